@@ -1,0 +1,131 @@
+"""brandmon's own CLI commands (Faust contributes `worker` and its table/agent tools)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from brandmon import schemas as contract
+
+CONFIG_HELP = "Brand/source YAML file [env: BRANDMON_CONFIG]"
+
+
+@click.command()
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
+@click.option("--seed", type=int, default=7, show_default=True, help="Simulator seed: runs repeat.")
+@click.option("--rate", type=float, default=8.0, show_default=True, help="Base mentions per second.")
+@click.option("--burst-after", type=float, default=45.0, show_default=True, help="Seconds until the rumour.")
+def demo(
+    duration: float | None, config_path: Path | None, seed: int, rate: float, burst_after: float
+) -> None:
+    """Live demo: embedded broker + worker + simulator + terminal view."""
+    from brandmon.cli import DEMO_CONFIG, load_config_or_exit, load_settings
+    from brandmon.demo import DemoOptions, run_demo
+
+    settings = load_settings()
+    path = config_path or (settings.config if settings.config.exists() else DEMO_CONFIG)
+    config = load_config_or_exit(path)
+    options = DemoOptions(config_path=path, duration=duration, seed=seed, rate=rate, burst_after=burst_after)
+    asyncio.run(run_demo(settings, config, options))
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--rate", type=float, default=8.0, show_default=True, help="Base mentions per second.")
+@click.option("--burst-after", type=float, default=45.0, show_default=True, help="Seconds until the rumour.")
+@click.option("--burst-brand", default=None, help="Brand id the rumour is about (default: the first).")
+@click.option("--dry-run", is_flag=True, help="Print mentions as JSON lines instead of publishing.")
+def simulate(
+    config_path: Path | None,
+    duration: float | None,
+    seed: int,
+    rate: float,
+    burst_after: float,
+    burst_brand: str | None,
+    dry_run: bool,
+) -> None:
+    """Publish a realistic, seeded live stream of mentions (with a rumour burst) to the raw topic."""
+    from brandmon.cli import DEMO_CONFIG, load_config_or_exit, load_settings
+    from connectors.live_simulation import SimulationPlan, run_simulation
+
+    settings = load_settings()
+    if not dry_run and not settings.kafka_bootstrap:
+        raise click.UsageError("set BRANDMON_KAFKA_BOOTSTRAP (or use --dry-run, or `brandmon demo`)")
+    config = load_config_or_exit(
+        config_path or (settings.config if settings.config.exists() else DEMO_CONFIG)
+    )
+    plan = SimulationPlan(seed=seed, rate=rate, burst_after=burst_after, burst_brand=burst_brand)
+    asyncio.run(run_simulation(settings, config, plan, duration=duration, dry_run=dry_run))
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
+def score(config_path: Path | None) -> None:
+    """Score mentions (JSON lines on stdin) exactly as the stream does; one JSON line out per mention."""
+    from brandmon.cli import load_config_or_exit, load_settings
+    from streams.decode import decode_raw
+    from streams.scoring import MentionScorer
+
+    settings = load_settings()
+    config = load_config_or_exit(config_path or settings.config)
+    scorer = MentionScorer(config.brands)
+    out = sys.stdout.buffer
+    for number, line in enumerate(sys.stdin.buffer, start=1):
+        if not line.strip():
+            continue
+        decoded = decode_raw(line.rstrip(b"\r\n"))
+        for rejected in decoded.rejected:
+            error = {"reason": rejected.reason, "detail": rejected.detail, "index": rejected.index}
+            out.write(orjson.dumps({"line": number, "error": error}) + b"\n")
+        for mention in decoded.mentions:
+            result = scorer.score(mention)
+            assert result is not None
+            sentiment = None
+            if result.sentiment is not None:
+                sentiment = result.sentiment.model_dump(mode="json")
+            record = {"id": mention.id, "lang": result.lang, "sentiment": sentiment, "brands": result.brands}
+            out.write(orjson.dumps(record) + b"\n")
+    out.flush()
+
+
+@click.command()
+@click.option("--write", is_flag=True, help="Rewrite the files instead of checking them.")
+@click.option(
+    "--dir", "directory", type=click.Path(path_type=Path), default=Path("schemas"), show_default=True
+)
+def schemas(write: bool, directory: Path) -> None:
+    """Check (or --write) the JSON Schema files of brandmon's topics against the models."""
+    stale = []
+    for topic in contract.TOPIC_MODELS:
+        path = directory / contract.schema_filename(topic)
+        text = orjson.dumps(contract.json_schema(topic), option=orjson.OPT_INDENT_2).decode() + "\n"
+        if write:
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        elif not path.exists() or path.read_text() != text:
+            stale.append(str(path))
+    if stale:
+        raise click.ClickException(f"out of date: {', '.join(stale)}; run `brandmon schemas --write`")
+    click.echo(
+        f"{len(contract.TOPIC_MODELS)} schemas {'written to' if write else 'up to date in'} {directory}"
+    )
+
+
+@click.command("check-config")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+def check_config(path: Path | None) -> None:
+    """Validate a brand/source YAML file; print each problem with its line and the fix."""
+    from brandmon.cli import load_config_or_exit, load_settings
+
+    config = load_config_or_exit(path or load_settings().config)
+    groups = {b.competitors for b in config.brands if b.competitors}
+    click.echo(
+        f"ok: {len(config.brands)} brands, {len(groups)} competitor groups, {len(config.sources)} sources"
+    )

@@ -1,0 +1,147 @@
+"""`brandmon demo`: embedded broker, a worker process, the simulator and a live terminal view.
+
+Everything binds to loopback. Ctrl-C (or `--duration`) stops the simulator, lets the worker drain
+for a moment, then stops the worker and the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from rich.console import Console
+from rich.live import Live
+
+from brandmon.broker import EmbeddedBroker, free_port
+from brandmon.config import BrandmonConfig
+from brandmon.kafka import client_kwargs, ensure_topics
+from brandmon.live_view import LiveView
+from brandmon.schemas import SCORED_TOPIC, ScoredMention
+from brandmon.settings import Settings
+from connectors.live_simulation import SimulationPlan, run_simulation
+
+DRAIN_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    config_path: Path
+    duration: float | None
+    seed: int
+    rate: float
+    burst_after: float
+
+
+def start_worker(
+    bootstrap: str, config_path: Path, metrics_port: int, data_dir: Path
+) -> subprocess.Popen[bytes]:
+    """A `brandmon worker` subprocess on the given broker; its log goes to `data_dir/worker.log`."""
+    env = dict(os.environ)
+    env.update(
+        BRANDMON_KAFKA_BOOTSTRAP=bootstrap,
+        BRANDMON_CONFIG=str(config_path),
+        BRANDMON_METRICS_PORT=str(metrics_port),
+        BRANDMON_DATA_DIR=str(data_dir / "faust"),
+    )
+    log = (data_dir / "worker.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "brandmon.cli", "worker", "--loglevel", "warn"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _follow_scored(settings: Settings, bootstrap: str, view: LiveView, stop: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer(
+        SCORED_TOPIC, **client_kwargs(settings, bootstrap), auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=250)
+            for records in batches.values():
+                for record in records:
+                    view.add(ScoredMention.model_validate_json(record.value))
+    finally:
+        await consumer.stop()
+
+
+async def run_demo(settings: Settings, config: BrandmonConfig, options: DemoOptions) -> None:
+    console = Console()
+    broker = None if settings.kafka_bootstrap else EmbeddedBroker().start()
+    bootstrap = settings.kafka_bootstrap or (broker.bootstrap if broker else "")
+    await ensure_topics(settings, bootstrap)
+    metrics_port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="brandmon-demo-"))
+    worker = start_worker(bootstrap, options.config_path, metrics_port, data_dir)
+    view = LiveView(config, f"http://127.0.0.1:{metrics_port}/metrics")
+    view.status = f"broker {bootstrap} | worker log {data_dir / 'worker.log'}"
+    stop_simulation, stop_view = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_simulation.set)
+    plan = SimulationPlan(seed=options.seed, rate=options.rate, burst_after=options.burst_after)
+    started = time.monotonic()
+    simulation = asyncio.create_task(
+        run_simulation(
+            settings,
+            config,
+            plan,
+            duration=options.duration,
+            bootstrap=bootstrap,
+            stop=stop_simulation,
+            on_published=lambda n: setattr(view, "published", n),
+        )
+    )
+    follower = asyncio.create_task(_follow_scored(settings, bootstrap, view, stop_view))
+    try:
+        with Live(view.render(), console=console, refresh_per_second=2, auto_refresh=False) as live:
+            while not simulation.done():
+                await asyncio.sleep(0.5)
+                if worker.poll() is not None:
+                    raise RuntimeError(
+                        f"worker exited with {worker.returncode}; see {data_dir / 'worker.log'}"
+                    )
+                live.update(view.render(), refresh=True)
+            published = await simulation
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while view.scored < published and time.monotonic() < deadline and not follower.done():
+                await asyncio.sleep(0.5)
+                live.update(view.render(), refresh=True)
+            live.update(view.render(), refresh=True)
+    finally:
+        stop_simulation.set()
+        stop_view.set()
+        with contextlib.suppress(Exception):
+            await simulation
+        with contextlib.suppress(Exception):
+            await follower
+        stop_process(worker)
+        if broker is not None:
+            broker.stop()
+    elapsed = time.monotonic() - started
+    console.print(
+        f"demo finished after {elapsed:.0f} s: {view.published} mentions published, "
+        f"{view.scored} scored brand records received"
+    )

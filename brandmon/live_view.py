@@ -1,0 +1,92 @@
+"""The demo's terminal view: per-brand mention rate, net sentiment and the newest mentions.
+
+Fed from the scored topic, as any downstream consumer would be; rendering is separate from Kafka.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from brandmon.config import BrandmonConfig
+from brandmon.schemas import ScoredMention
+
+RATE_WINDOW = 60.0
+TREND_WINDOW = 300.0
+
+
+@dataclass
+class _BrandSeries:
+    arrivals: deque[tuple[float, float | None]] = field(default_factory=deque)
+    total: int = 0
+
+
+class LiveView:
+    def __init__(self, config: BrandmonConfig, metrics_url: str) -> None:
+        self._names = {b.id: b.name for b in config.brands}
+        self._series = {b.id: _BrandSeries() for b in config.brands}
+        self._newest: deque[ScoredMention] = deque(maxlen=8)
+        self.metrics_url = metrics_url
+        self.status = "starting"
+        self.published = 0
+        self.scored = 0
+
+    def add(self, record: ScoredMention, now: float | None = None) -> None:
+        series = self._series.get(record.brand)
+        if series is None:
+            return
+        compound = record.sentiment.compound if record.sentiment is not None else None
+        series.arrivals.append((now or time.time(), compound))
+        series.total += 1
+        self.scored += 1
+        self._newest.appendleft(record)
+
+    def rows(self, now: float | None = None) -> list[tuple[str, int, float, float | None, int]]:
+        """(brand, mentions in the last minute, that rate / 5-minute average, net sentiment, total)."""
+        now = now or time.time()
+        result = []
+        for brand, series in self._series.items():
+            while series.arrivals and series.arrivals[0][0] < now - TREND_WINDOW:
+                series.arrivals.popleft()
+            recent = [c for t, c in series.arrivals if t >= now - RATE_WINDOW]
+            average = len(series.arrivals) / (TREND_WINDOW / RATE_WINDOW)
+            trend = len(recent) / average if average else 0.0
+            scored = [c for c in recent if c is not None]
+            net = (
+                sum(1 if c >= 0.05 else -1 if c <= -0.05 else 0 for c in scored) / len(scored)
+                if scored
+                else None
+            )
+            result.append((brand, len(recent), trend, net, series.total))
+        return result
+
+    def render(self) -> Group:
+        table = Table(title="brandmon live: mentions per brand", expand=True)
+        for column in ("brand", "mentions/min", "vs 5-min avg", "net sentiment", "total"):
+            table.add_column(column, justify="left" if column == "brand" else "right")
+        for brand, rate, trend, net, total in self.rows():
+            trend_text = Text(f"x{trend:.1f}", style="bold red" if trend >= 2.5 and rate >= 20 else "")
+            net_text = Text("n/a" if net is None else f"{net:+.2f}", style=_net_style(net))
+            table.add_row(self._names[brand], str(rate), trend_text, net_text, str(total))
+        newest = Table(show_header=False, expand=True, box=None)
+        for record in self._newest:
+            text = record.mention.text.replace("\n", " ")[:110]
+            label = record.sentiment.label if record.sentiment else record.lang
+            newest.add_row(f"[bold]{record.brand}[/]", f"[dim]{record.mention.source}/{label}[/]", text)
+        footer = Text(
+            f"{self.status} | published {self.published} | scored records {self.scored} | "
+            f"metrics {self.metrics_url} | Ctrl-C stops"
+        )
+        return Group(table, Panel(newest, title="newest mentions"), footer)
+
+
+def _net_style(net: float | None) -> str:
+    if net is None:
+        return "dim"
+    return "green" if net > 0.1 else "red" if net < -0.1 else ""

@@ -1,0 +1,158 @@
+"""The message contract between connectors, the stream and downstream consumers.
+
+Every Kafka value brandmon writes or reads is described here, once. The JSON Schema files in
+`schemas/` are generated from these models (`brandmon schemas --write`) and a test keeps them
+in sync. A breaking change gets a new topic with a `.v2` suffix; additive optional fields do not.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+RAW_TOPIC = "brandmon.mentions.raw.v1"
+SCORED_TOPIC = "brandmon.mentions.scored.v1"
+DLQ_TOPIC = "brandmon.mentions.dlq.v1"
+
+MAX_MESSAGE_BYTES = 256 * 1024
+"""Raw messages larger than this are dead-lettered unread (the embedded broker accepts 2 MB)."""
+
+SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+MENTION_ID = r"^[a-z0-9][a-z0-9_-]{0,31}:[\x21-\x7e]{1,512}$"
+"""`source:native_id`, printable ASCII only: ids become dedup keys and must not carry control,
+bidi or zero-width characters. Connectors percent-encode anything else."""
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=MAX_MESSAGE_BYTES)
+
+
+class Author(_Model):
+    id: str | None = Field(default=None, max_length=512)
+    handle: str | None = Field(default=None, max_length=512)
+    followers: int | None = Field(
+        default=None, ge=0, description="Follower count when the platform reports it."
+    )
+
+
+class Engagement(_Model):
+    likes: int | None = Field(default=None, ge=0)
+    reshares: int | None = Field(default=None, ge=0)
+    replies: int | None = Field(default=None, ge=0)
+
+
+class Mention(_Model):
+    """One public post, comment or article that may mention a brand."""
+
+    id: str = Field(pattern=MENTION_ID, description="Stable id `source:native_id`; dedup key.")
+    source: str = Field(pattern=SOURCE_NAME, description="Connector kind, e.g. `mastodon`, `rss`.")
+    url: str | None = Field(default=None, max_length=4096)
+    author: Author = Field(default_factory=Author)
+    text: str
+    lang_declared: str | None = Field(
+        default=None, max_length=35, description="Language the platform declared (BCP 47), if any."
+    )
+    created_at: UtcDatetime = Field(description="Event time: when the post was published (UTC).")
+    fetched_at: UtcDatetime = Field(description="When the connector read it (UTC).")
+    reshare_of: str | None = Field(default=None, max_length=530, description="Id of the reshared post.")
+    reply_to: str | None = Field(default=None, max_length=530, description="Id of the parent post.")
+    engagement: Engagement = Field(default_factory=Engagement)
+
+
+class RawBatch(_Model):
+    """Value of `brandmon.mentions.raw.v1`: a batch of mentions that hash to one partition.
+
+    A bare `Mention` object is accepted on the topic too, for third-party producers.
+    """
+
+    mentions: list[Mention] = Field(min_length=1)
+
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
+class Sentiment(_Model):
+    compound: float = Field(ge=-1.0, le=1.0)
+    pos: float = Field(ge=0.0, le=1.0)
+    neu: float = Field(ge=0.0, le=1.0)
+    neg: float = Field(ge=0.0, le=1.0)
+    label: SentimentLabel
+    model: str = Field(description="Scorer name, e.g. `vaderSentiment`.")
+    model_version: str
+
+
+class ScoredMention(_Model):
+    """Value of `brandmon.mentions.scored.v1`: one record per mention and matched brand.
+
+    The key is the brand id. `sentiment` is null for languages brandmon does not score.
+    """
+
+    mention: Mention
+    brand: str
+    matched_terms: list[str]
+    lang: str = Field(description="Detected language (ISO 639-1) or `und` when unsure.")
+    sentiment: Sentiment | None
+    scored_at: UtcDatetime
+
+
+DeadLetterReason = Literal[
+    "oversize",
+    "invalid_utf8",
+    "invalid_json",
+    "not_an_object",
+    "missing_field",
+    "invalid_field",
+    "invalid_id",
+    "processing_error",
+]
+
+
+class DeadLetterOrigin(_Model):
+    topic: str
+    partition: int
+    offset: int
+    index: int | None = Field(default=None, description="Position inside a batch, if the message was one.")
+
+
+class DeadLetter(_Model):
+    """Value of `brandmon.mentions.dlq.v1`: what could not be processed, why, and where from."""
+
+    reason: DeadLetterReason
+    detail: str = Field(max_length=2000)
+    origin: DeadLetterOrigin
+    original: str = Field(description="The original bytes, base64-encoded.")
+    dead_lettered_at: UtcDatetime
+
+
+TOPIC_MODELS: dict[str, type[BaseModel]] = {
+    RAW_TOPIC: RawBatch,
+    SCORED_TOPIC: ScoredMention,
+    DLQ_TOPIC: DeadLetter,
+}
+
+
+def dumps(model: BaseModel) -> bytes:
+    """Serialise a contract model to the JSON bytes that go on a topic."""
+    return orjson.dumps(model.model_dump(mode="python", exclude_none=False), option=orjson.OPT_UTC_Z)
+
+
+def json_schema(topic: str) -> dict[str, Any]:
+    schema = TOPIC_MODELS[topic].model_json_schema(mode="validation")
+    schema["$id"] = f"https://brandmon.dev/schemas/{topic}.json"
+    schema["title"] = topic
+    return schema
+
+
+def schema_filename(topic: str) -> str:
+    return re.sub(r"[^a-z0-9.]", "-", topic) + ".json"

@@ -1,0 +1,1 @@
+"""Connectors: they only produce mentions to Kafka."""

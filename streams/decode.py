@@ -1,0 +1,88 @@
+"""Raw bytes in, validated mentions out; everything else becomes a reason for the dead-letter topic.
+
+The stream decodes values itself (the topic's value type is raw bytes): a poison message must never
+reach Faust's deserializer, which would crash the agent and stall its partition for seconds.
+One bad mention inside a batch is dead-lettered alone; its neighbours go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from brandmon.schemas import MAX_MESSAGE_BYTES, DeadLetterReason, Mention
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: DeadLetterReason
+    detail: str
+    original: bytes
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    mentions: list[Mention]
+    rejected: list[Rejected]
+
+
+def _validation_reason(error: ValidationError) -> DeadLetterReason:
+    problems = error.errors(include_url=False)
+    if any(p["type"] == "missing" for p in problems):
+        return "missing_field"
+    if any(p["loc"][:1] == ("id",) for p in problems):
+        return "invalid_id"
+    return "invalid_field"
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors(include_url=False)[:3]:
+        location = ".".join(str(part) for part in problem["loc"]) or "value"
+        parts.append(f"{location}: {problem['msg']}")
+    return "; ".join(parts)
+
+
+def _validate(item: Any, original: bytes, index: int | None) -> Mention | Rejected:
+    if not isinstance(item, dict):
+        return Rejected(
+            "not_an_object", f"expected a JSON object, got {type(item).__name__}", original, index
+        )
+    try:
+        return Mention.model_validate(item)
+    except ValidationError as error:
+        return Rejected(_validation_reason(error), _describe(error), original, index)
+
+
+def decode_raw(value: bytes | None) -> Decoded:
+    """Decode one `brandmon.mentions.raw.v1` value: a `{"mentions": [...]}` batch or one mention."""
+    original = value or b""
+    if len(original) > MAX_MESSAGE_BYTES:
+        detail = f"{len(original)} bytes > limit {MAX_MESSAGE_BYTES}"
+        return Decoded([], [Rejected("oversize", detail, original)])
+    try:
+        document = orjson.loads(original)
+    except orjson.JSONDecodeError as error:
+        reason: DeadLetterReason = "invalid_utf8" if "UTF-8" in str(error) else "invalid_json"
+        return Decoded([], [Rejected(reason, str(error)[:500], original)])
+    if isinstance(document, dict) and "mentions" in document:
+        items = document["mentions"]
+        if not isinstance(items, list) or not items:
+            return Decoded([], [Rejected("invalid_field", "mentions: expected a non-empty list", original)])
+        mentions: list[Mention] = []
+        rejected: list[Rejected] = []
+        for index, item in enumerate(items):
+            result = _validate(item, b"", index)
+            if isinstance(result, Mention):
+                mentions.append(result)
+            else:
+                rejected.append(Rejected(result.reason, result.detail, orjson.dumps(item), index))
+        return Decoded(mentions, rejected)
+    result = _validate(document, original, None)
+    if isinstance(result, Mention):
+        return Decoded([result], [])
+    return Decoded([], [result])

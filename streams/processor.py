@@ -1,0 +1,129 @@
+"""What the stream does with one raw message, free of Faust so it can be read and tested alone.
+
+decode -> dead-letter the bad -> drop recent duplicates -> match, detect language, score ->
+publish scored records and dead letters (awaited, so Kafka has them before the offset can be
+committed) -> add the batch to each (brand, window) once, skipping offsets already applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cachetools import TTLCache
+
+from brandmon.schemas import (
+    DLQ_TOPIC,
+    SCORED_TOPIC,
+    DeadLetter,
+    DeadLetterOrigin,
+    ScoredMention,
+    dumps,
+)
+from streams.decode import Rejected, decode_raw
+from streams.metrics import StreamMetrics, source_label
+from streams.scoring import MentionScorer
+from streams.windows import WindowDelta, WindowValue, apply_delta, group_by_window, table_key
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[list[tuple[str, bytes | None, bytes]]], Awaitable[None]]
+"""Publishes (topic, key, value) records and returns once Kafka acknowledged all of them."""
+
+
+class WindowStore(Protocol):
+    def get(self, key: str, window_start: float) -> WindowValue | None: ...
+    def set(self, key: str, window_start: float, value: WindowValue) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+class MentionProcessor:
+    def __init__(
+        self,
+        scorer: MentionScorer,
+        metrics: StreamMetrics,
+        send: Send,
+        *,
+        window_seconds: int,
+        dedup_ttl_seconds: int,
+        dedup_max_ids: int,
+    ) -> None:
+        self._scorer = scorer
+        self._metrics = metrics
+        self._send = send
+        self._window_seconds = window_seconds
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=dedup_max_ids, ttl=dedup_ttl_seconds)
+
+    async def handle(self, message: RawMessage, windows: WindowStore) -> None:
+        decoded = decode_raw(message.value)
+        rejected = list(decoded.rejected)
+        scored: list[ScoredMention] = []
+        now = datetime.now(UTC)
+        for mention in decoded.mentions:
+            if mention.id in self._seen:
+                self._metrics.duplicates.inc()
+                continue
+            self._seen[mention.id] = True
+            try:
+                result = self._scorer.score(mention, only_if_matched=True)
+            except Exception as error:  # one pathological text must not stop the partition
+                log.exception("scoring failed for %s", mention.id)
+                original = dumps(mention)
+                rejected.append(Rejected("processing_error", f"{type(error).__name__}: {error}", original))
+                continue
+            if result is not None:
+                scored.extend(result.records(now))
+        await self._send(
+            [(SCORED_TOPIC, r.brand.encode(), dumps(r)) for r in scored]
+            + [(DLQ_TOPIC, None, dumps(self._dead_letter(message, r, now))) for r in rejected]
+        )
+        for reason in rejected:
+            self._metrics.dead_letters.labels(reason.reason).inc()
+        self._count(message, scored, windows)
+        if decoded.mentions:
+            self._metrics.observe_partition(
+                message.partition,
+                message.offset,
+                max(m.created_at.timestamp() for m in decoded.mentions),
+                max(m.fetched_at.timestamp() for m in decoded.mentions),
+            )
+
+    def _count(self, message: RawMessage, scored: Iterable[ScoredMention], windows: WindowStore) -> None:
+        for (brand, start), records in group_by_window(scored, self._window_seconds).items():
+            key = table_key(brand, message.partition)
+            delta = WindowDelta.of(r.sentiment for r in records)
+            updated = apply_delta(windows.get(key, start), delta, message.offset)
+            if updated is None:
+                self._metrics.replays_skipped.inc(len(records))
+                continue
+            windows.set(key, start, updated)
+            for record in records:
+                sentiment = record.sentiment
+                label = sentiment.label if sentiment is not None else "none"
+                self._metrics.mentions.labels(brand, source_label(record.mention.source), label).inc()
+                if sentiment is not None:
+                    self._metrics.compound.labels(brand).observe(sentiment.compound)
+
+    @staticmethod
+    def _dead_letter(message: RawMessage, rejected: Rejected, now: datetime) -> DeadLetter:
+        original = rejected.original if rejected.index is not None else (message.value or b"")
+        return DeadLetter(
+            reason=rejected.reason,
+            detail=rejected.detail[:2000],
+            origin=DeadLetterOrigin(
+                topic=message.topic, partition=message.partition, offset=message.offset, index=rejected.index
+            ),
+            original=base64.b64encode(original).decode("ascii"),
+            dead_lettered_at=now,
+        )
