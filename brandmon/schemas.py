@@ -21,6 +21,9 @@ DLQ_TOPIC = "brandmon.mentions.dlq.v1"
 MAX_MESSAGE_BYTES = 256 * 1024
 """Raw messages larger than this are dead-lettered unread (the embedded broker accepts 2 MB)."""
 
+DLQ_MAX_ORIGINAL_BYTES = 512 * 1024
+"""Dead letters keep the original up to this size, so they stay under Kafka's default 1 MB limit."""
+
 SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 MENTION_ID = r"^[a-z0-9][a-z0-9_-]{0,31}:[\x21-\x7e]{1,512}$"
 """`source:native_id`, printable ASCII only: ids become dedup keys and must not carry control,
@@ -131,7 +134,12 @@ class DeadLetter(_Model):
     reason: DeadLetterReason
     detail: str = Field(max_length=2000)
     origin: DeadLetterOrigin
-    original: str = Field(description="The original bytes, base64-encoded.")
+    original: str = Field(
+        max_length=(DLQ_MAX_ORIGINAL_BYTES * 4) // 3 + 4,
+        description="The original bytes, base64-encoded (the first 512 KiB if truncated).",
+    )
+    original_truncated: bool = Field(default=False, description="True when `original` was cut.")
+    original_bytes: int = Field(ge=0, description="Length of the original value in bytes.")
     dead_lettered_at: UtcDatetime
 
 

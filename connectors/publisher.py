@@ -18,7 +18,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
-from brandmon.kafka import client_kwargs
+from brandmon.kafka import client_kwargs, ensure_topics
 from brandmon.schemas import MAX_MESSAGE_BYTES, RAW_TOPIC, Mention
 from brandmon.settings import Settings
 
@@ -50,6 +50,7 @@ class MentionPublisher:
 
     def __init__(self, settings: Settings, bootstrap: str, *, topic: str = RAW_TOPIC) -> None:
         self._settings = settings
+        self._bootstrap = bootstrap
         self._topic = topic
         self._producer = AIOKafkaProducer(
             **client_kwargs(settings, bootstrap), linger_ms=5, max_request_size=MAX_MESSAGE_BYTES + 4096
@@ -61,6 +62,9 @@ class MentionPublisher:
         self.published = 0
 
     async def start(self) -> None:
+        """Start producing. Creates brandmon's topics first if missing: an auto-created topic (from a
+        metadata request racing the worker) could leave the worker's assignment without it."""
+        await ensure_topics(self._settings, self._bootstrap)
         await self._producer.start()
         partitions = await self._producer.partitions_for(self._topic)
         self._partitions = len(partitions)

@@ -115,9 +115,9 @@ def create_app(
         Worker=BrandmonWorker,
     )
     raw_topic = app.topic(RAW_TOPIC, key_serializer="raw", value_serializer="raw")
-    windows = app.Table(
-        WINDOW_TABLE, default=list, partitions=settings.topic_partitions
-    ).tumbling(settings.window_seconds, expires=timedelta(seconds=settings.window_expires_seconds))
+    windows = app.Table(WINDOW_TABLE, default=list, partitions=settings.topic_partitions).tumbling(
+        settings.window_seconds, expires=timedelta(seconds=settings.window_expires_seconds)
+    )
     store = FaustWindowStore(windows)
     metrics = StreamMetrics((b.id for b in config.brands), registry)
     output = OutputProducer(client_kwargs(settings, bootstrap))

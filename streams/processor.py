@@ -17,6 +17,7 @@ from typing import Protocol
 from cachetools import TTLCache
 
 from brandmon.schemas import (
+    DLQ_MAX_ORIGINAL_BYTES,
     DLQ_TOPIC,
     SCORED_TOPIC,
     DeadLetter,
@@ -24,7 +25,7 @@ from brandmon.schemas import (
     ScoredMention,
     dumps,
 )
-from streams.decode import Rejected, decode_raw
+from streams.decode import Decoded, Rejected, decode_raw
 from streams.metrics import StreamMetrics, source_label
 from streams.scoring import MentionScorer
 from streams.windows import WindowDelta, WindowValue, apply_delta, group_by_window, table_key
@@ -66,24 +67,13 @@ class MentionProcessor:
         self._seen: TTLCache[str, bool] = TTLCache(maxsize=dedup_max_ids, ttl=dedup_ttl_seconds)
 
     async def handle(self, message: RawMessage, windows: WindowStore) -> None:
-        decoded = decode_raw(message.value)
-        rejected = list(decoded.rejected)
-        scored: list[ScoredMention] = []
         now = datetime.now(UTC)
-        for mention in decoded.mentions:
-            if mention.id in self._seen:
-                self._metrics.duplicates.inc()
-                continue
-            self._seen[mention.id] = True
-            try:
-                result = self._scorer.score(mention, only_if_matched=True)
-            except Exception as error:  # one pathological text must not stop the partition
-                log.exception("scoring failed for %s", mention.id)
-                original = dumps(mention)
-                rejected.append(Rejected("processing_error", f"{type(error).__name__}: {error}", original))
-                continue
-            if result is not None:
-                scored.extend(result.records(now))
+        try:
+            decoded, scored, rejected = self._derive(message, now)
+        except Exception as error:  # a bug must cost one message (dead-lettered), not the partition
+            log.exception("processing failed at %s[%d]@%d", message.topic, message.partition, message.offset)
+            detail = f"{type(error).__name__}: {error}"
+            decoded, scored, rejected = None, [], [Rejected("processing_error", detail, message.value or b"")]
         await self._send(
             [(SCORED_TOPIC, r.brand.encode(), dumps(r)) for r in scored]
             + [(DLQ_TOPIC, None, dumps(self._dead_letter(message, r, now))) for r in rejected]
@@ -91,13 +81,35 @@ class MentionProcessor:
         for reason in rejected:
             self._metrics.dead_letters.labels(reason.reason).inc()
         self._count(message, scored, windows)
-        if decoded.mentions:
+        if decoded is not None and decoded.mentions:
             self._metrics.observe_partition(
                 message.partition,
                 message.offset,
                 max(m.created_at.timestamp() for m in decoded.mentions),
                 max(m.fetched_at.timestamp() for m in decoded.mentions),
             )
+
+    def _derive(
+        self, message: RawMessage, now: datetime
+    ) -> tuple[Decoded, list[ScoredMention], list[Rejected]]:
+        decoded = decode_raw(message.value)
+        rejected = list(decoded.rejected)
+        scored: list[ScoredMention] = []
+        for mention in decoded.mentions:
+            if mention.id in self._seen:
+                self._metrics.duplicates.inc()
+                continue
+            self._seen[mention.id] = True
+            try:
+                result = self._scorer.score(mention, only_if_matched=True)
+            except Exception as error:  # one pathological text must not cost its neighbours
+                log.exception("scoring failed for %s", mention.id)
+                original = dumps(mention)
+                rejected.append(Rejected("processing_error", f"{type(error).__name__}: {error}", original))
+                continue
+            if result is not None:
+                scored.extend(result.records(now))
+        return decoded, scored, rejected
 
     def _count(self, message: RawMessage, scored: Iterable[ScoredMention], windows: WindowStore) -> None:
         for (brand, start), records in group_by_window(scored, self._window_seconds).items():
@@ -117,13 +129,16 @@ class MentionProcessor:
 
     @staticmethod
     def _dead_letter(message: RawMessage, rejected: Rejected, now: datetime) -> DeadLetter:
-        original = rejected.original if rejected.index is not None else (message.value or b"")
+        original = rejected.original
+        kept = original[:DLQ_MAX_ORIGINAL_BYTES]
         return DeadLetter(
             reason=rejected.reason,
             detail=rejected.detail[:2000],
             origin=DeadLetterOrigin(
                 topic=message.topic, partition=message.partition, offset=message.offset, index=rejected.index
             ),
-            original=base64.b64encode(original).decode("ascii"),
+            original=base64.b64encode(kept).decode("ascii"),
+            original_truncated=len(kept) < len(original),
+            original_bytes=len(original),
             dead_lettered_at=now,
         )
