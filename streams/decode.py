@@ -56,6 +56,8 @@ def _validate(item: Any, original: bytes, index: int | None) -> Mention | Reject
         return Mention.model_validate(item)
     except ValidationError as error:
         return Rejected(_validation_reason(error), _describe(error), original, index)
+    except OverflowError as error:  # e.g. 0001-01-01T00:00+01:00 has no UTC equivalent (schemas._to_utc)
+        return Rejected("invalid_field", f"datetime out of range in UTC: {error}", original, index)
 
 
 def decode_raw(value: bytes | None) -> Decoded:

@@ -1,0 +1,162 @@
+"""The JSON Schema files in `schemas/` match the models, and real messages validate against them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+from jsonschema import Draft202012Validator
+from prometheus_client import CollectorRegistry
+
+from brandmon.commands import schemas as schemas_command
+from brandmon.schemas import DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC, TOPIC_MODELS, schema_filename
+from streams.metrics import StreamMetrics
+from streams.processor import MentionProcessor, RawMessage
+from streams.scoring import MentionScorer
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA_DIR = REPO / "schemas"
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: str
+    aliases: list[str]
+
+
+BRANDS = [Brand("acme", ["acme", "#acme"]), Brand("globex", ["globex"])]
+
+
+class DictWindowStore:
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, float], list[float]] = {}
+
+    def get(self, key: str, window_start: float) -> list[float] | None:
+        return self.values.get((key, window_start))
+
+    def set(self, key: str, window_start: float, value: list[float]) -> None:
+        self.values[(key, window_start)] = value
+
+
+def validator(topic: str) -> Draft202012Validator:
+    path = SCHEMA_DIR / schema_filename(topic)
+    assert path.is_file(), f"{path} is missing: run `brandmon schemas --write`"
+    schema = json.loads(path.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def errors(topic: str, document: Any) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator(topic).iter_errors(document)]
+
+
+def mention(native_id: str, text: str, **overrides: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "id": f"rss:{native_id}",
+        "source": "rss",
+        "url": "https://example.com/1",
+        "author": {"id": "42", "handle": "@someone", "followers": 10},
+        "text": text,
+        "lang_declared": "en-GB",
+        "created_at": "2024-05-01T14:00:10+02:00",
+        "fetched_at": "2024-05-01T12:00:20Z",
+        "reply_to": "rss:0",
+        "engagement": {"likes": 3, "reshares": 0, "replies": None},
+    }
+    value.update(overrides)
+    return value
+
+
+async def produced(*values: bytes | None) -> list[tuple[str, bytes | None, bytes]]:
+    sent: list[tuple[str, bytes | None, bytes]] = []
+
+    async def send(records: list[tuple[str, bytes | None, bytes]]) -> None:
+        sent.extend(records)
+
+    processor = MentionProcessor(
+        MentionScorer(BRANDS),
+        StreamMetrics([b.id for b in BRANDS], CollectorRegistry()),
+        send,
+        window_seconds=60,
+        dedup_ttl_seconds=60,
+        dedup_max_ids=1000,
+    )
+    store = DictWindowStore()
+    for offset, value in enumerate(values):
+        await processor.handle(RawMessage(RAW_TOPIC, 0, offset, value), store)
+    return sent
+
+
+def test_schema_files_are_up_to_date() -> None:
+    """Fails when `schemas/` is missing or stale: run `brandmon schemas --write` and commit."""
+    result = CliRunner().invoke(schemas_command, ["--dir", str(SCHEMA_DIR)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(TOPIC_MODELS)} schemas up to date" in result.output
+    assert sorted(p.name for p in SCHEMA_DIR.glob("*.json")) == sorted(
+        schema_filename(topic) for topic in TOPIC_MODELS
+    )
+    for topic in TOPIC_MODELS:
+        schema = json.loads((SCHEMA_DIR / schema_filename(topic)).read_text())
+        assert schema["title"] == topic
+        assert schema["$id"] == f"https://brandmon.dev/schemas/{topic}.json"
+
+
+def test_schemas_command_detects_a_stale_or_missing_dir(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(schemas_command, ["--dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0
+    assert "out of date" in missing.output
+
+    written = runner.invoke(schemas_command, ["--dir", str(tmp_path), "--write"])
+    assert written.exit_code == 0, written.output
+    assert runner.invoke(schemas_command, ["--dir", str(tmp_path)]).exit_code == 0
+
+    stale = tmp_path / schema_filename(SCORED_TOPIC)
+    stale.write_text(stale.read_text().replace('"brand"', '"brand_id"'))
+    result = runner.invoke(schemas_command, ["--dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert schema_filename(SCORED_TOPIC) in result.output
+
+
+async def test_processor_output_validates_against_the_schema_files() -> None:
+    raw = orjson.dumps({"mentions": [mention("1", "I love #acme and globex!"), mention("2", "acme", id="x")]})
+    sent = await produced(
+        raw,
+        orjson.dumps(mention("3", "Acme ist nicht gut", lang_declared="de")),
+        b"{broken",
+        None,
+        b"x" * (600 * 1024),
+    )
+    scored = [orjson.loads(v) for t, _, v in sent if t == SCORED_TOPIC]
+    letters = [orjson.loads(v) for t, _, v in sent if t == DLQ_TOPIC]
+    assert len(scored) == 3  # acme + globex for rss:1, acme for rss:3
+    assert [d["reason"] for d in letters] == ["invalid_id", "invalid_json", "invalid_json", "oversize"]
+    assert any(d["sentiment"] is None for d in scored)
+    assert any(d["sentiment"] is not None for d in scored)
+    assert letters[-1]["original_truncated"] is True
+    for document in scored:
+        assert errors(SCORED_TOPIC, document) == []
+    for document in letters:
+        assert errors(DLQ_TOPIC, document) == []
+
+
+def test_raw_batch_validates_against_the_schema_file() -> None:
+    assert errors(RAW_TOPIC, {"mentions": [mention("1", "acme")]}) == []
+    assert errors(RAW_TOPIC, {"mentions": []}) != []
+    assert errors(RAW_TOPIC, {"mentions": [mention("1", "acme", id="rss:a b")]}) != []
+
+
+@pytest.mark.parametrize(
+    ("topic", "document"),
+    [
+        (SCORED_TOPIC, {"brand": "acme"}),
+        (DLQ_TOPIC, {"reason": "bored", "detail": "", "origin": {}, "original": "", "original_bytes": 0}),
+    ],
+)
+def test_schema_files_reject_invalid_documents(topic: str, document: dict[str, Any]) -> None:
+    assert errors(topic, document) != []
