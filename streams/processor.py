@@ -68,8 +68,9 @@ class MentionProcessor:
 
     async def handle(self, message: RawMessage, windows: WindowStore) -> None:
         now = datetime.now(UTC)
+        fresh_ids: set[str] = set()
         try:
-            decoded, scored, rejected = self._derive(message, now)
+            decoded, scored, rejected = self._derive(message, now, fresh_ids)
         except Exception as error:  # a bug must cost one message (dead-lettered), not the partition
             log.exception("processing failed at %s[%d]@%d", message.topic, message.partition, message.offset)
             detail = f"{type(error).__name__}: {error}"
@@ -78,6 +79,8 @@ class MentionProcessor:
             [(SCORED_TOPIC, r.brand.encode(), dumps(r)) for r in scored]
             + [(DLQ_TOPIC, None, dumps(self._dead_letter(message, r, now))) for r in rejected]
         )
+        for mention_id in fresh_ids:  # only once Kafka has them: a failed send must not make them "seen"
+            self._seen[mention_id] = True
         for reason in rejected:
             self._metrics.dead_letters.labels(reason.reason).inc()
         self._count(message, scored, windows)
@@ -90,16 +93,17 @@ class MentionProcessor:
             )
 
     def _derive(
-        self, message: RawMessage, now: datetime
+        self, message: RawMessage, now: datetime, fresh_ids: set[str]
     ) -> tuple[Decoded, list[ScoredMention], list[Rejected]]:
+        """Score the message's mentions not seen before, adding their ids to `fresh_ids`."""
         decoded = decode_raw(message.value)
         rejected = list(decoded.rejected)
         scored: list[ScoredMention] = []
         for mention in decoded.mentions:
-            if mention.id in self._seen:
+            if mention.id in self._seen or mention.id in fresh_ids:
                 self._metrics.duplicates.inc()
                 continue
-            self._seen[mention.id] = True
+            fresh_ids.add(mention.id)
             try:
                 result = self._scorer.score(mention, only_if_matched=True)
             except Exception as error:  # one pathological text must not cost its neighbours

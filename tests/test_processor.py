@@ -61,9 +61,12 @@ class DictWindowStore:
 class Recorder:
     records: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
     calls: int = 0
+    refuse: bool = False
 
     async def send(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
         self.calls += 1
+        if self.refuse:
+            raise ConnectionError("broker unavailable")
         self.records.extend(records)
 
     def topic(self, topic: str) -> list[tuple[bytes | None, bytes]]:
@@ -332,6 +335,18 @@ async def test_replay_in_the_same_process_is_dropped_as_duplicates(harness: Harn
     assert harness.store.values == windows
     assert len(harness.sent.records) == records
     assert harness.sample("brandmon_duplicates_total") == 1
+
+
+async def test_redelivery_after_a_failed_send_is_scored_not_dropped_as_duplicate(harness: Harness) -> None:
+    """Kafka refused the output, so the offset is not committed and the message comes again."""
+    message = raw(batch(mention("1", EN_ACME)), offset=9)
+    harness.sent.refuse = True
+    with pytest.raises(ConnectionError):
+        await harness.processor.handle(message, harness.store)
+    harness.sent.refuse = False
+    await harness.processor.handle(message, harness.store)
+    assert [record.brand for _, record in harness.sent.scored()] == ["acme"]
+    assert harness.sample("brandmon_duplicates_total") == 0
 
 
 async def test_malformed_message_is_dead_lettered_with_its_origin(harness: Harness) -> None:
