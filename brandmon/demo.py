@@ -30,6 +30,9 @@ from brandmon.settings import Settings
 from connectors.live_simulation import SimulationPlan, run_simulation
 
 DRAIN_SECONDS = 15.0
+DRAIN_QUIET_SECONDS = 3.0
+"""After the simulator stops, wait until no scored record arrived for this long (or DRAIN_SECONDS):
+unmatched mentions produce no record, so the published count is no target."""
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,14 @@ async def run_demo(settings: Settings, config: BrandmonConfig, options: DemoOpti
                         f"worker exited with {worker.returncode}; see {data_dir / 'worker.log'}"
                     )
                 live.update(view.render(), refresh=True)
-            published = await simulation
+            await simulation
+            view.status = "simulator stopped, draining the worker"
             deadline = time.monotonic() + DRAIN_SECONDS
-            while view.scored < published and time.monotonic() < deadline and not follower.done():
+            last_count, last_change = view.scored, time.monotonic()
+            while time.monotonic() < min(deadline, last_change + DRAIN_QUIET_SECONDS) and not follower.done():
                 await asyncio.sleep(0.5)
+                if view.scored != last_count:
+                    last_count, last_change = view.scored, time.monotonic()
                 live.update(view.render(), refresh=True)
             live.update(view.render(), refresh=True)
     finally:
@@ -141,6 +148,7 @@ async def run_demo(settings: Settings, config: BrandmonConfig, options: DemoOpti
         if broker is not None:
             broker.stop()
     elapsed = time.monotonic() - started
+    console.print()
     console.print(
         f"demo finished after {elapsed:.0f} s: {view.published} mentions published, "
         f"{view.scored} scored brand records received"

@@ -19,6 +19,7 @@ from brandmon.schemas import ScoredMention
 
 RATE_WINDOW = 60.0
 TREND_WINDOW = 300.0
+"""The last minute's rate is compared with the average minute of up to four minutes before it."""
 
 
 @dataclass
@@ -28,7 +29,8 @@ class _BrandSeries:
 
 
 class LiveView:
-    def __init__(self, config: BrandmonConfig, metrics_url: str) -> None:
+    def __init__(self, config: BrandmonConfig, metrics_url: str, started: float | None = None) -> None:
+        self._started = started if started is not None else time.time()
         self._names = {b.id: b.name for b in config.brands}
         self._series = {b.id: _BrandSeries() for b in config.brands}
         self._newest: deque[ScoredMention] = deque(maxlen=8)
@@ -47,16 +49,20 @@ class LiveView:
         self.scored += 1
         self._newest.appendleft(record)
 
-    def rows(self, now: float | None = None) -> list[tuple[str, int, float, float | None, int]]:
-        """(brand, mentions in the last minute, that rate / 5-minute average, net sentiment, total)."""
+    def rows(self, now: float | None = None) -> list[tuple[str, int, float | None, float | None, int]]:
+        """(brand, mentions in the last minute, that rate / the earlier average minute, net sentiment,
+        total). The trend is None until a full minute of earlier history exists, or it was silent."""
         now = now or time.time()
+        recent_since = now - RATE_WINDOW
+        history_since = max(self._started, now - TREND_WINDOW)
+        earlier_minutes = (recent_since - history_since) / RATE_WINDOW
         result = []
         for brand, series in self._series.items():
             while series.arrivals and series.arrivals[0][0] < now - TREND_WINDOW:
                 series.arrivals.popleft()
-            recent = [c for t, c in series.arrivals if t >= now - RATE_WINDOW]
-            average = len(series.arrivals) / (TREND_WINDOW / RATE_WINDOW)
-            trend = len(recent) / average if average else 0.0
+            recent = [c for t, c in series.arrivals if t >= recent_since]
+            earlier = sum(1 for t, _ in series.arrivals if history_since <= t < recent_since)
+            trend = len(recent) / (earlier / earlier_minutes) if earlier_minutes >= 1 and earlier else None
             scored = [c for c in recent if c is not None]
             net = (
                 sum(1 if c >= 0.05 else -1 if c <= -0.05 else 0 for c in scored) / len(scored)
@@ -68,10 +74,14 @@ class LiveView:
 
     def render(self) -> Group:
         table = Table(title="brandmon live: mentions per brand", expand=True)
-        for column in ("brand", "mentions/min", "vs 5-min avg", "net sentiment", "total"):
+        for column in ("brand", "mentions/min", "vs earlier minutes", "net sentiment", "total"):
             table.add_column(column, justify="left" if column == "brand" else "right")
         for brand, rate, trend, net, total in self.rows():
-            trend_text = Text(f"x{trend:.1f}", style="bold red" if trend >= 2.5 and rate >= 20 else "")
+            trend_text = (
+                Text("n/a", style="dim")
+                if trend is None
+                else Text(f"x{trend:.1f}", style="bold red" if trend >= 2.5 and rate >= 20 else "")
+            )
             net_text = Text("n/a" if net is None else f"{net:+.2f}", style=_net_style(net))
             table.add_row(self._names[brand], str(rate), trend_text, net_text, str(total))
         newest = Table(show_header=False, expand=True, box=None)
