@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -28,7 +29,8 @@ _BATCH_CLOSE = b"]}"
 
 def partition_for(mention_id: str, partitions: int) -> int:
     """Kafka's default partition for a record keyed by `mention_id`."""
-    return (murmur2(mention_id.encode()) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(mention_id.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def encode_mention(mention: Mention) -> bytes:
@@ -37,9 +39,18 @@ def encode_mention(mention: Mention) -> bytes:
 
 @dataclass
 class _Pending:
+    """One raw message being filled: encoded mentions and the batch's JSON size so far."""
+
+    first_id: str
     encoded: list[bytes] = field(default_factory=list)
-    first_id: str = ""
     size: int = len(_BATCH_OPEN) + len(_BATCH_CLOSE)
+
+    def fits(self, encoded: bytes, limit: int) -> bool:
+        return len(self.encoded) < limit and self.size + len(encoded) + 1 <= MAX_MESSAGE_BYTES
+
+    def add(self, encoded: bytes) -> None:
+        self.encoded.append(encoded)
+        self.size += len(encoded) + 1
 
 
 class MentionPublisher:
@@ -55,10 +66,12 @@ class MentionPublisher:
         self._producer = AIOKafkaProducer(
             **client_kwargs(settings, bootstrap), linger_ms=5, max_request_size=MAX_MESSAGE_BYTES + 4096
         )
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, deque[_Pending]] = {}
         self._in_flight: set[asyncio.Future[object]] = set()
         self._partitions = 0
         self._linger_task: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+        self._linger_error: BaseException | None = None
         self.published = 0
 
     async def start(self) -> None:
@@ -71,10 +84,10 @@ class MentionPublisher:
         self._linger_task = asyncio.create_task(self._linger_loop())
 
     async def stop(self) -> None:
+        """Send what is buffered, wait for Kafka's acks, then close. Never drops a popped batch."""
+        self._closing.set()
         if self._linger_task is not None:
-            self._linger_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._linger_task
+            await self._linger_task
         try:
             await self.flush()
         finally:
@@ -88,22 +101,20 @@ class MentionPublisher:
         await self.stop()
 
     async def publish(self, mentions: Iterable[Mention]) -> None:
+        self._raise_linger_error()
         limit = self._settings.batch_max_mentions
         for mention in mentions:
             partition = partition_for(mention.id, self._partitions)
             encoded = encode_mention(mention)
-            pending = self._pending.get(partition)
-            if pending is not None and pending.size + len(encoded) + 1 > MAX_MESSAGE_BYTES:
-                await self._send(partition)
-                pending = None
-            if pending is None:
-                pending = self._pending[partition] = _Pending(first_id=mention.id)
-            pending.encoded.append(encoded)
-            pending.size += len(encoded) + 1
-            if len(pending.encoded) >= limit:
+            batches = self._pending.setdefault(partition, deque())
+            if not batches or not batches[-1].fits(encoded, limit):
+                batches.append(_Pending(first_id=mention.id))
+            batches[-1].add(encoded)
+            if len(batches[-1].encoded) >= limit:
                 await self._send(partition)
 
     async def flush(self) -> None:
+        self._raise_linger_error()
         for partition in list(self._pending):
             await self._send(partition)
         while self._in_flight:
@@ -114,20 +125,34 @@ class MentionPublisher:
         await self.flush()
 
     async def _send(self, partition: int) -> None:
-        pending = self._pending.pop(partition, None)
-        if pending is None or not pending.encoded:
-            return
-        value = _BATCH_OPEN + b",".join(pending.encoded) + _BATCH_CLOSE
-        future = await self._producer.send(
-            self._topic, value=value, key=pending.first_id.encode(), partition=partition
-        )
-        self._in_flight.add(future)
-        future.add_done_callback(self._in_flight.discard)
-        self.published += len(pending.encoded)
+        """Send every buffered batch of `partition`, oldest first; a failed one goes back in front."""
+        batches = self._pending.get(partition)
+        while batches:
+            pending = batches.popleft()
+            value = _BATCH_OPEN + b",".join(pending.encoded) + _BATCH_CLOSE
+            try:
+                future = await self._producer.send(
+                    self._topic, value=value, key=pending.first_id.encode(), partition=partition
+                )
+            except BaseException:
+                batches.appendleft(pending)
+                raise
+            self._in_flight.add(future)
+            future.add_done_callback(self._in_flight.discard)
+            self.published += len(pending.encoded)
+
+    def _raise_linger_error(self) -> None:
+        if self._linger_error is not None:
+            raise self._linger_error
 
     async def _linger_loop(self) -> None:
         interval = max(self._settings.batch_linger_ms, 1) / 1000
-        while True:
-            await asyncio.sleep(interval)
-            for partition in list(self._pending):
-                await self._send(partition)
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), interval)
+            try:
+                for partition in list(self._pending):
+                    await self._send(partition)
+            except Exception as error:  # surfaced by the next publish/flush; the batch was put back
+                self._linger_error = error
+                return
