@@ -24,6 +24,7 @@ from brandmon.settings import Settings
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
+from streams.transport import transport_for
 from streams.windows import WindowValue
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,13 @@ class OutputProducer:
         await asyncio.gather(*futures)
 
 
+class BrandmonApp(faust.App):
+    """A Faust app whose consumer never skips messages fetched during recovery (see transport)."""
+
+    def _new_transport(self) -> Any:
+        return transport_for(frozenset({RAW_TOPIC}))(self.conf.broker_consumer, self)
+
+
 class FaustWindowStore:
     """`WindowStore` over a Faust tumbling table; must be used inside stream iteration."""
 
@@ -95,7 +103,7 @@ def _credentials(settings: Settings) -> Any:
 def create_app(
     settings: Settings, config: BrandmonConfig, bootstrap: str, registry: CollectorRegistry = REGISTRY
 ) -> faust.App:
-    app = faust.App(
+    app = BrandmonApp(
         settings.group_id,
         broker=f"kafka://{bootstrap}",
         broker_credentials=_credentials(settings),
@@ -142,10 +150,10 @@ def create_app(
         finally:
             await output.stop()
 
-    @app.task
     async def serve_metrics() -> None:
         server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
         host, port = server.server_address[:2]
         log.warning("brandmon metrics on http://%s:%s/metrics", host, port)
 
+    app.task(serve_metrics)
     return app

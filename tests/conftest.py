@@ -88,9 +88,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(
-    settings: Settings, tmp_path: Path
-) -> Iterator[Callable[..., WorkerProcess]]:
+def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
     def start(**extra_env: str) -> WorkerProcess:
@@ -107,7 +105,14 @@ def start_worker(
         env.update(extra_env)
         log_file = log_path.open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "brandmon.cli", "worker", "--loglevel", "warn"],
+            [
+                sys.executable,
+                "-m",
+                "brandmon.cli",
+                "worker",
+                "--loglevel",
+                os.environ.get("BRANDMON_TEST_WORKER_LOGLEVEL", "warn"),
+            ],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,

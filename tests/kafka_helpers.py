@@ -24,8 +24,9 @@ from connectors.publisher import MentionPublisher
 WINDOW_CHANGELOG = "brandmon-brand-windows-changelog"
 
 
-def mention(n: int, text: str, *, lang: str | None = "en", created_at: float | None = None,
-            source: str = "mastodon") -> Mention:
+def mention(
+    n: int, text: str, *, lang: str | None = "en", created_at: float | None = None, source: str = "mastodon"
+) -> Mention:
     created = datetime.fromtimestamp(created_at if created_at is not None else time.time(), UTC)
     return Mention(
         id=f"{source}:{n}",
@@ -57,16 +58,17 @@ async def read_topic(
     settings: Settings,
     topic: str,
     done: Callable[[list[tuple[bytes | None, bytes]]], bool],
-    timeout: float,
+    give_up_after: float,
 ) -> list[tuple[bytes | None, bytes]]:
-    """All (key, value) records of `topic` from the start, read until `done(records)` or timeout."""
+    """All (key, value) records of `topic` from the start, read until `done(records)` or for
+    `give_up_after` seconds; the caller asserts on what was read."""
     consumer = AIOKafkaConsumer(
         **client_kwargs(settings, settings.kafka_bootstrap or ""), enable_auto_commit=False
     )
     await consumer.start()
     records: list[tuple[bytes | None, bytes]] = []
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + give_up_after
         assigned = False
         while time.monotonic() < deadline:
             if not assigned:
@@ -116,8 +118,9 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def metric_sum(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
-               **labels: str) -> float:
+def metric_sum(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
     return sum(
         value
         for (sample_name, sample_labels), value in samples.items()

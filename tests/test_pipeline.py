@@ -16,8 +16,16 @@ import pytest
 from jsonschema import Draft202012Validator
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from brandmon.schemas import DLQ_TOPIC, MAX_MESSAGE_BYTES, RAW_TOPIC, SCORED_TOPIC, ScoredMention, schema_filename
+from brandmon.schemas import (
+    DLQ_TOPIC,
+    MAX_MESSAGE_BYTES,
+    RAW_TOPIC,
+    SCORED_TOPIC,
+    ScoredMention,
+    schema_filename,
+)
 from brandmon.settings import Settings
+from connectors.publisher import partition_for
 from tests.conftest import REPO, wait_for
 from tests.kafka_helpers import (
     WINDOW_CHANGELOG,
@@ -71,13 +79,15 @@ def test_every_mention_is_scored_once_with_brand_sentiment_counts_and_metrics(
     asyncio.run(publish(settings, mentions))
 
     records = asyncio.run(
-        read_topic(settings, SCORED_TOPIC, lambda r: len(r) >= sum(expected.values()), timeout=90)
+        read_topic(settings, SCORED_TOPIC, lambda r: len(r) >= sum(expected.values()), give_up_after=90)
     )
     scored = _scored(records)
     assert Counter((r.mention.id, r.brand) for r in scored) == expected
 
     vader = SentimentIntensityAnalyzer()
-    validator = Draft202012Validator(json.loads((REPO / "schemas" / schema_filename(SCORED_TOPIC)).read_text()))
+    validator = Draft202012Validator(
+        json.loads((REPO / "schemas" / schema_filename(SCORED_TOPIC)).read_text())
+    )
     for (key, value), record in zip(records, scored, strict=True):
         assert key == record.brand.encode()
         validator.validate(orjson.loads(value))
@@ -89,32 +99,39 @@ def test_every_mention_is_scored_once_with_brand_sentiment_counts_and_metrics(
             expected_scores = vader.polarity_scores(record.mention.text)
             assert record.sentiment.compound == expected_scores["compound"]
             assert (record.sentiment.pos, record.sentiment.neu, record.sentiment.neg) == (
-                expected_scores["pos"], expected_scores["neu"], expected_scores["neg"],
+                expected_scores["pos"],
+                expected_scores["neu"],
+                expected_scores["neg"],
             )
             assert record.sentiment.model == "vaderSentiment"
 
     per_brand = Counter(brand for _, brand in expected.elements())
     wait_for(
         lambda: metric_sum(scrape(worker.metrics_url), "brandmon_mentions_total") == sum(per_brand.values()),
-        timeout=20, what="metrics to catch up",
+        timeout=20,
+        what="metrics to catch up",
     )
     samples = scrape(worker.metrics_url)
     for brand, count in per_brand.items():
         assert metric_sum(samples, "brandmon_mentions_total", brand=brand) == count
         compounds = [r.sentiment.compound for r in scored if r.brand == brand and r.sentiment]
         assert metric_sum(samples, "brandmon_sentiment_compound_count", brand=brand) == len(compounds)
-        assert metric_sum(samples, "brandmon_sentiment_compound_sum", brand=brand) == pytest.approx(sum(compounds))
+        assert metric_sum(samples, "brandmon_sentiment_compound_sum", brand=brand) == pytest.approx(
+            sum(compounds)
+        )
     assert metric_sum(samples, "brandmon_mentions_total", brand="acme", sentiment="none") == sum(
         1 for r in scored if r.brand == "acme" and r.sentiment is None
     )
 
     truth = Counter((r.brand, float(math.floor(r.mention.created_at.timestamp() / 60) * 60)) for r in scored)
     changelog = asyncio.run(
-        read_topic(settings, WINDOW_CHANGELOG, lambda r: window_counts(r) == truth, timeout=30)
+        read_topic(settings, WINDOW_CHANGELOG, lambda r: window_counts(r) == truth, give_up_after=30)
     )
     assert window_counts(changelog) == truth
 
-    listening = [c for c in psutil.Process(worker.process.pid).net_connections("inet") if c.status == "LISTEN"]
+    listening = [
+        c for c in psutil.Process(worker.process.pid).net_connections("inet") if c.status == "LISTEN"
+    ]
     assert listening, "the worker should serve /metrics"
     assert all(c.laddr.ip == "127.0.0.1" for c in listening), listening
 
@@ -137,11 +154,11 @@ def test_malformed_values_go_to_the_dlq_with_reasons_and_the_stream_keeps_flowin
         "invalid_id": _good(3).replace(b'"mastodon:3"', b'"mastodon:3\\u0007"'),
         "not_an_object": b"[1, 2, 3]",
     }
-    values = [_good(1)] + list(poison.values()) + [batch_with_one_bad, _good(20), _good(21)]
+    values = [_good(1), *list(poison.values()), batch_with_one_bad, _good(20), _good(21)]
     worker = start_worker()
     asyncio.run(produce_raw(settings, RAW_TOPIC, values))
 
-    dead = asyncio.run(read_topic(settings, DLQ_TOPIC, lambda r: len(r) >= len(poison) + 1, timeout=90))
+    dead = asyncio.run(read_topic(settings, DLQ_TOPIC, lambda r: len(r) >= len(poison) + 1, give_up_after=90))
     letters = [orjson.loads(value) for _, value in dead]
     assert Counter(letter["reason"] for letter in letters) == Counter([*poison, "missing_field"])
     for letter in letters:
@@ -153,24 +170,86 @@ def test_malformed_values_go_to_the_dlq_with_reasons_and_the_stream_keeps_flowin
             assert letter["origin"]["index"] == 1
             assert orjson.loads(base64.b64decode(letter["original"]))["id"] == "x:1"
 
-    scored = _scored(asyncio.run(read_topic(settings, SCORED_TOPIC, lambda r: len(r) >= 5, timeout=30)))
+    scored = _scored(asyncio.run(read_topic(settings, SCORED_TOPIC, lambda r: len(r) >= 5, give_up_after=30)))
     assert sorted(r.mention.id for r in scored) == sorted(
         ["mastodon:1", "mastodon:10", "mastodon:11", "mastodon:20", "mastodon:21"]
     )
     first, last = min(r.scored_at for r in scored), max(r.scored_at for r in scored)
     assert (last - first).total_seconds() < 2.0, "poison messages must not stall the partition"
     log = worker.log()
-    assert "Traceback" not in log and "crashed" not in log.lower(), log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
+    assert "crashed" not in log.lower(), log[-3000:]
     samples = scrape(worker.metrics_url)
     assert metric_sum(samples, "brandmon_dlq_total", reason="missing_field") == 2
     assert metric_sum(samples, "brandmon_dlq_total") == len(poison) + 1
 
 
-def test_worker_refuses_an_invalid_config_naming_field_and_line(settings: Settings, tmp_path: Path,
-                                                                start_worker) -> None:
+def test_worker_refuses_an_invalid_config_naming_field_and_line(
+    settings: Settings, tmp_path: Path, start_worker
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("brands:\n  - id: Acme Corp\n    name: Acme\n    aliases: [acme]\n")
     worker = start_worker(BRANDMON_CONFIG=str(bad))
     assert worker.process.wait(60) == 2
     log = worker.log()
-    assert "bad.yaml:2:" in log and "brands[0].id" in log and "fix:" in log
+    assert "bad.yaml:2:" in log
+    assert "brands[0].id" in log
+    assert "fix:" in log
+
+
+def test_window_counts_are_exact_after_kill_9_mid_stream(settings: Settings, start_worker) -> None:
+    """At-least-once redelivery after a crash must not count anything twice (or lose anything)."""
+    start = math.floor(time.time() / 60) * 60 - 300
+    texts = [("acme rocks", "acme"), ("globex is down again", "globex"), ("initech and acme corp", None)]
+    mentions, truth = [], Counter()
+    for n in range(40_000):
+        text, brand = texts[n % len(texts)]
+        item = mention(n, text, created_at=start + (n % 300))
+        mentions.append(item)
+        window = float(math.floor(item.created_at.timestamp() / 60) * 60)
+        for hit in [brand] if brand else ["initech", "acme"]:
+            truth[(hit, window)] += 1
+    asyncio.run(publish(settings, mentions))
+    raw = asyncio.run(read_topic(settings, RAW_TOPIC, lambda r: False, give_up_after=3))
+    assert sum(len(orjson.loads(value)["mentions"]) for _, value in raw) == len(mentions)
+
+    first = start_worker()
+    wait_for(
+        lambda: metric_sum(_scrape_or_empty(first.metrics_url), "brandmon_mentions_total") > 2_000,
+        timeout=60,
+        what="the first worker to be mid-stream",
+        interval=0.05,
+    )
+    progress = metric_sum(scrape(first.metrics_url), "brandmon_mentions_total")
+    first.kill()
+    assert progress < sum(truth.values()), "the kill must land mid-stream for this test to mean anything"
+
+    second = start_worker()
+    changelog = asyncio.run(
+        read_topic(settings, WINDOW_CHANGELOG, lambda r: window_counts(r) == truth, give_up_after=120)
+    )
+    assert window_counts(changelog) == truth
+    assert second.process.poll() is None
+
+
+def _scrape_or_empty(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    try:
+        return scrape(url)
+    except OSError:
+        return {}
+
+
+def test_publisher_delivers_every_mention_once_in_batches_on_the_id_partition(settings: Settings) -> None:
+    mentions = [mention(n, "acme " + "x" * (n % 900)) for n in range(20_000)]
+    asyncio.run(publish(settings, mentions))
+    records = asyncio.run(read_topic(settings, RAW_TOPIC, lambda r: False, give_up_after=3))
+    seen: Counter[str] = Counter()
+    for key, value in records:
+        batch = orjson.loads(value)["mentions"]
+        assert len(value) <= MAX_MESSAGE_BYTES
+        assert len(batch) <= settings.batch_max_mentions
+        partitions = {partition_for(item["id"], settings.topic_partitions) for item in batch}
+        assert len(partitions) == 1, "a batch must hold mentions of one partition only"
+        assert key == batch[0]["id"].encode()
+        seen.update(item["id"] for item in batch)
+    assert seen == Counter(m.id for m in mentions)
