@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from cachetools import TTLCache
 
@@ -28,17 +27,12 @@ from brandmon.schemas import (
 from streams.decode import Decoded, Rejected, decode_raw
 from streams.metrics import StreamMetrics, source_label
 from streams.scoring import MentionScorer
-from streams.windows import WindowDelta, WindowValue, apply_delta, group_by_window, table_key
+from streams.windows import WindowDelta, WindowStore, apply_delta, group_by_window, table_key
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[list[tuple[str, bytes | None, bytes]]], Awaitable[None]]
 """Publishes (topic, key, value) records and returns once Kafka acknowledged all of them."""
-
-
-class WindowStore(Protocol):
-    def get(self, key: str, window_start: float) -> WindowValue | None: ...
-    def set(self, key: str, window_start: float, value: WindowValue) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

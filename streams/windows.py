@@ -9,7 +9,8 @@ local to one source partition, so table keys are `brand@partition`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from brandmon.schemas import ScoredMention, Sentiment
 
@@ -18,6 +19,24 @@ WindowValue = list[float]
 
 MENTIONS, NEGATIVE, NEUTRAL, POSITIVE, COMPOUND_SUM, SCORED, LAST_OFFSET = range(7)
 _LABEL_INDEX = {"negative": NEGATIVE, "neutral": NEUTRAL, "positive": POSITIVE}
+
+
+class WindowStore(Protocol):
+    def get(self, key: str, window_start: float) -> WindowValue | None: ...
+    def set(self, key: str, window_start: float, value: WindowValue) -> None: ...
+
+
+@dataclass
+class MemoryWindowStore:
+    """`WindowStore` in a dict keyed (table key, window start): for offline runs and tests."""
+
+    values: dict[tuple[str, float], WindowValue] = field(default_factory=dict)
+
+    def get(self, key: str, window_start: float) -> WindowValue | None:
+        return self.values.get((key, window_start))
+
+    def set(self, key: str, window_start: float, value: WindowValue) -> None:
+        self.values[(key, window_start)] = list(value)
 
 
 def window_start(timestamp: float, size_seconds: int) -> float:

@@ -19,6 +19,7 @@ from brandmon.schemas import RAW_TOPIC, DeadLetterReason
 from streams.metrics import KNOWN_SOURCES, SENTIMENT_LABELS, StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
+from streams.windows import MemoryWindowStore
 
 PARTITIONS = (0, 1, 3)
 HOSTILE = 'evil"} 1\n# injected'
@@ -31,17 +32,6 @@ class Brand:
 
 
 BRANDS = [Brand("acme", ["acme", "#acme", "acme corp"]), Brand("globex", ["globex", HOSTILE])]
-
-
-class DictWindowStore:
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, float], list[float]] = {}
-
-    def get(self, key: str, window_start: float) -> list[float] | None:
-        return self.values.get((key, window_start))
-
-    def set(self, key: str, window_start: float, value: list[float]) -> None:
-        self.values[(key, window_start)] = value
 
 
 async def discard(records: list[tuple[str, bytes | None, bytes]]) -> None:
@@ -91,7 +81,7 @@ def exposition() -> str:
     processor = MentionProcessor(
         MentionScorer(BRANDS), metrics, discard, window_seconds=60, dedup_ttl_seconds=60, dedup_max_ids=1000
     )
-    store = DictWindowStore()
+    store = MemoryWindowStore()
 
     async def run() -> None:
         for partition in PARTITIONS:

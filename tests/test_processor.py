@@ -25,7 +25,7 @@ from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer, Scored
 from streams.sentiment import label_for
-from streams.windows import window_start
+from streams.windows import MemoryWindowStore, window_start
 
 WINDOW_SECONDS = 60
 CREATED = "2024-05-01T12:00:10Z"
@@ -44,17 +44,6 @@ class Brand:
 
 
 BRANDS = [Brand("acme", ["acme", "#acme", "acme corp"]), Brand("globex", ["globex", "#globex"])]
-
-
-class DictWindowStore:
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, float], list[float]] = {}
-
-    def get(self, key: str, window_start: float) -> list[float] | None:
-        return self.values.get((key, window_start))
-
-    def set(self, key: str, window_start: float, value: list[float]) -> None:
-        self.values[(key, window_start)] = list(value)
 
 
 @dataclass
@@ -89,7 +78,7 @@ class Harness:
     registry: CollectorRegistry
     metrics: StreamMetrics
     sent: Recorder
-    store: DictWindowStore
+    store: MemoryWindowStore
     processor: MentionProcessor
 
     def restarted(self) -> MentionProcessor:
@@ -121,7 +110,7 @@ def harness() -> Harness:
     registry = CollectorRegistry()
     metrics = StreamMetrics([b.id for b in BRANDS], registry)
     sent = Recorder()
-    return Harness(registry, metrics, sent, DictWindowStore(), new_processor(metrics, sent))
+    return Harness(registry, metrics, sent, MemoryWindowStore(), new_processor(metrics, sent))
 
 
 def mention(native_id: str, text: str, **overrides: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from brandmon.schemas import DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC, TOPIC_MODELS, s
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
+from streams.windows import MemoryWindowStore
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = REPO / "schemas"
@@ -30,17 +31,6 @@ class Brand:
 
 
 BRANDS = [Brand("acme", ["acme", "#acme"]), Brand("globex", ["globex"])]
-
-
-class DictWindowStore:
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, float], list[float]] = {}
-
-    def get(self, key: str, window_start: float) -> list[float] | None:
-        return self.values.get((key, window_start))
-
-    def set(self, key: str, window_start: float, value: list[float]) -> None:
-        self.values[(key, window_start)] = value
 
 
 def validator(topic: str) -> Draft202012Validator:
@@ -86,7 +76,7 @@ async def produced(*values: bytes | None) -> list[tuple[str, bytes | None, bytes
         dedup_ttl_seconds=60,
         dedup_max_ids=1000,
     )
-    store = DictWindowStore()
+    store = MemoryWindowStore()
     for offset, value in enumerate(values):
         await processor.handle(RawMessage(RAW_TOPIC, 0, offset, value), store)
     return sent

@@ -13,26 +13,15 @@ import orjson
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-REPO = Path(__file__).resolve().parents[1]
-VADER_REVIEWS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "vader-reviews"
+from tests.conftest import REPO, SHARED, TEST_CONFIG
 
-SCORE_CONFIG = """\
-brands:
-  - id: acme
-    name: Acme
-    aliases: [acme, "#acme", "@acmeinc", "acme corp"]
-    competitors: tools
-  - id: globex
-    name: Globex
-    aliases: [globex, "#globex"]
-    competitors: tools
-"""
+VADER_REVIEWS = SHARED / "datasets" / "vader-reviews"
 
 
 @pytest.fixture
 def score_config(tmp_path: Path) -> Path:
     path = tmp_path / "score-brands.yaml"
-    path.write_text(SCORE_CONFIG)
+    path.write_text(TEST_CONFIG)
     return path
 
 
