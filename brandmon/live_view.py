@@ -19,7 +19,9 @@ from brandmon.schemas import ScoredMention
 
 RATE_WINDOW = 60.0
 TREND_WINDOW = 300.0
-"""The last minute's rate is compared with the average minute of up to four minutes before it."""
+"""The last minute's rate is compared with the average minute of up to four minutes before it..."""
+MIN_HISTORY = 30.0
+"""...once that earlier history spans this long (from the first record the view received)."""
 
 
 @dataclass
@@ -30,7 +32,7 @@ class _BrandSeries:
 
 class LiveView:
     def __init__(self, config: BrandmonConfig, metrics_url: str, started: float | None = None) -> None:
-        self._started = started if started is not None else time.time()
+        self._started = started
         self._names = {b.id: b.name for b in config.brands}
         self._series = {b.id: _BrandSeries() for b in config.brands}
         self._newest: deque[ScoredMention] = deque(maxlen=8)
@@ -44,25 +46,29 @@ class LiveView:
         if series is None:
             return
         compound = record.sentiment.compound if record.sentiment is not None else None
-        series.arrivals.append((now or time.time(), compound))
+        now = now or time.time()
+        if self._started is None:
+            self._started = now
+        series.arrivals.append((now, compound))
         series.total += 1
         self.scored += 1
         self._newest.appendleft(record)
 
     def rows(self, now: float | None = None) -> list[tuple[str, int, float | None, float | None, int]]:
         """(brand, mentions in the last minute, that rate / the earlier average minute, net sentiment,
-        total). The trend is None until a full minute of earlier history exists, or it was silent."""
+        total). The trend is None until MIN_HISTORY of earlier history exists, or when it was silent."""
         now = now or time.time()
         recent_since = now - RATE_WINDOW
-        history_since = max(self._started, now - TREND_WINDOW)
+        history_since = max(self._started if self._started is not None else now, now - TREND_WINDOW)
         earlier_minutes = (recent_since - history_since) / RATE_WINDOW
+        known = earlier_minutes * RATE_WINDOW >= MIN_HISTORY
         result = []
         for brand, series in self._series.items():
             while series.arrivals and series.arrivals[0][0] < now - TREND_WINDOW:
                 series.arrivals.popleft()
             recent = [c for t, c in series.arrivals if t >= recent_since]
             earlier = sum(1 for t, _ in series.arrivals if history_since <= t < recent_since)
-            trend = len(recent) / (earlier / earlier_minutes) if earlier_minutes >= 1 and earlier else None
+            trend = len(recent) / (earlier / earlier_minutes) if known and earlier else None
             scored = [c for c in recent if c is not None]
             net = (
                 sum(1 if c >= 0.05 else -1 if c <= -0.05 else 0 for c in scored) / len(scored)

@@ -46,12 +46,18 @@ def rows_by_brand(view: LiveView, now: float) -> dict[str, tuple[int, float | No
     return {row[0]: row[1:] for row in view.rows(now)}
 
 
-def test_trend_is_unknown_until_a_minute_of_earlier_history_exists() -> None:
-    view = LiveView(CONFIG, "http://127.0.0.1:1/metrics", started=T0)
-    for n in range(30):
+def test_trend_is_unknown_until_half_a_minute_of_earlier_history_exists() -> None:
+    view = LiveView(CONFIG, "http://127.0.0.1:1/metrics")
+    seen: dict[int, tuple[int, float | None, float | None, int]] = {}
+    for n in range(96):  # one a second, from the first record on
         view.add(record("acme", 0.5, n), now=T0 + n)
-    rate, trend, _, total = rows_by_brand(view, T0 + 40)["acme"]
-    assert (rate, trend, total) == (30, None, 30)
+        seen[n] = rows_by_brand(view, T0 + n)["acme"]
+    assert seen[40] == (41, None, 1.0, 41)
+    assert seen[89][1] is None, "29 s of earlier history is not enough"
+    rate, trend, _, _ = seen[95]
+    assert rate == 61
+    assert trend is not None
+    assert abs(trend - 1.0) < 0.05
 
 
 def test_steady_rate_reads_one_and_a_burst_reads_its_multiple() -> None:
