@@ -77,7 +77,7 @@ async def baseline(mentions: list[Mention], settings: Settings, config_path: Pat
         records.extend(batch)
 
     processor = MentionProcessor(
-        MentionScorer(config.brands),
+        MentionScorer(config.brands, config.languages),
         StreamMetrics((b.id for b in config.brands), CollectorRegistry()),
         collect,
         window_seconds=settings.window_seconds,

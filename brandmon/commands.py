@@ -75,7 +75,7 @@ def score(config_path: Path | None) -> None:
 
     settings = load_settings()
     config = load_config_or_exit(config_path or settings.config)
-    scorer = MentionScorer(config.brands)
+    scorer = MentionScorer(config.brands, config.languages)
     out = sys.stdout.buffer
     for number, line in enumerate(sys.stdin.buffer, start=1):
         if not line.strip():

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+from lingua import IsoCode639_1
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -44,6 +45,11 @@ class SourceConfig(_Frozen):
 class BrandmonConfig(_Frozen):
     brands: list[BrandConfig] = Field(min_length=1)
     sources: list[SourceConfig] = Field(default_factory=list)
+    languages: list[str] = Field(
+        default_factory=lambda: ["en", "de", "da"],
+        min_length=1,
+        description="ISO 639-1 codes detected and reported; sentiment exists for en, de and da.",
+    )
 
     @model_validator(mode="after")
     def _cross_check(self) -> BrandmonConfig:
@@ -56,6 +62,10 @@ class BrandmonConfig(_Frozen):
                     msg = f"{value!r} is already used by {field}[{first[value]}]"
                     found.append(((field, i, key), msg, f"give each entry of {field} a unique {key}"))
                 first.setdefault(value, i)
+        for i, code in enumerate(self.languages):
+            if not hasattr(IsoCode639_1, code.upper()) or code != code.lower():
+                fix = "use a lower-case ISO 639-1 code such as 'en', 'de', 'da', 'sv'"
+                found.append((("languages", i), f"{code!r} is not a language brandmon can detect", fix))
         groups: dict[str, list[int]] = {}
         for i, brand in enumerate(self.brands):
             if brand.competitors is not None:

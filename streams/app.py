@@ -130,7 +130,7 @@ def create_app(
     metrics = StreamMetrics((b.id for b in config.brands), registry)
     output = OutputProducer(client_kwargs(settings, bootstrap))
     processor = MentionProcessor(
-        MentionScorer(config.brands),
+        MentionScorer(config.brands, config.languages),
         metrics,
         output.send,
         window_seconds=settings.window_seconds,

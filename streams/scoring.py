@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from brandmon.schemas import Mention, ScoredMention, Sentiment
-from streams.language import detect_language
+from streams.language import DEFAULT_LANGUAGES, LanguageIdentifier
 from streams.matching import AliasMatcher, BrandAliases
 from streams.sentiment import SentimentScorer
 
@@ -36,8 +36,9 @@ class Scored:
 
 
 class MentionScorer:
-    def __init__(self, brands: Iterable[BrandAliases]) -> None:
+    def __init__(self, brands: Iterable[BrandAliases], languages: Sequence[str] = DEFAULT_LANGUAGES) -> None:
         self._matcher = AliasMatcher(brands)
+        self._languages = LanguageIdentifier(languages)
         self._sentiment = SentimentScorer()
 
     def score(self, mention: Mention, *, only_if_matched: bool = False) -> Scored | None:
@@ -45,5 +46,5 @@ class MentionScorer:
         brands = self._matcher.match(mention.text)
         if only_if_matched and not brands:
             return None
-        lang = detect_language(mention.text, mention.lang_declared)
+        lang = self._languages.detect(mention.text, mention.lang_declared)
         return Scored(mention, lang, self._sentiment.score(mention.text, lang), brands)

@@ -231,6 +231,24 @@ def test_duplicate_source_names() -> None:
     assert "unique name" in text
 
 
+def test_unknown_language_code_names_the_entry_and_the_fix() -> None:
+    problems = problems_of("""\
+        brands:
+          - {id: acme, name: Acme, aliases: [acme]}
+        languages: [en, german, DA]
+    """)
+    assert [p.message for p in problems] == [
+        "languages[1]: 'german' is not a language brandmon can detect",
+        "languages[2]: 'DA' is not a language brandmon can detect",
+    ]
+    assert all(p.line == 3 for p in problems)
+    assert "ISO 639-1" in problems[0].fix
+
+
+def test_languages_default_to_english_german_danish() -> None:
+    assert parse_config("brands: [{id: acme, name: Acme, aliases: [acme]}]").languages == ["en", "de", "da"]
+
+
 def test_competitor_group_of_one_names_group_and_brand() -> None:
     problems = problems_of("""\
         brands:

@@ -49,7 +49,8 @@ TEMPLATES: list[tuple[str, str | None, str, set[str]]] = [
     ("Initech printers jam again. Terrible.", "en-GB", "en", {"initech"}),
     ("Ich mag acme nicht, der Service ist schlecht", "de", "de", {"acme"}),
     ("pineapple pizza is fine", "en", "en", set()),
-    ("Acme corp reports quarterly results", None, "und", {"acme"}),
+    ("Acme corp!", None, "und", {"acme"}),
+    ("Acme corp reports quarterly results", None, "en", {"acme"}),
     ("Why is the acme app so slow? It is not what I paid for", None, "en", {"acme"}),
 ]
 EXPECTED_LANG = {text: lang for text, _, lang, _ in TEMPLATES}
