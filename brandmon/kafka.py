@@ -14,7 +14,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from brandmon.schemas import DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC
+from brandmon.schemas import ALERTS_TOPIC, DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC
 from brandmon.settings import Settings
 
 
@@ -49,7 +49,12 @@ def client_kwargs(settings: Settings, bootstrap: str) -> dict[str, Any]:
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
-    return {RAW_TOPIC: settings.topic_partitions, SCORED_TOPIC: settings.topic_partitions, DLQ_TOPIC: 1}
+    return {
+        RAW_TOPIC: settings.topic_partitions,
+        SCORED_TOPIC: settings.topic_partitions,
+        DLQ_TOPIC: 1,
+        ALERTS_TOPIC: 1,
+    }
 
 
 async def ensure_topics(settings: Settings, bootstrap: str) -> None:

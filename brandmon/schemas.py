@@ -17,6 +17,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 RAW_TOPIC = "brandmon.mentions.raw.v1"
 SCORED_TOPIC = "brandmon.mentions.scored.v1"
 DLQ_TOPIC = "brandmon.mentions.dlq.v1"
+ALERTS_TOPIC = "brandmon.alerts.v1"
 
 MAX_MESSAGE_BYTES = 256 * 1024
 """Raw messages larger than this are dead-lettered unread (the embedded broker accepts 2 MB)."""
@@ -143,10 +144,83 @@ class DeadLetter(_Model):
     dead_lettered_at: UtcDatetime
 
 
+AlertState = Literal["opened", "updated", "resolved"]
+Severity = Literal["low", "medium", "high"]
+
+
+class DrivingTerm(_Model):
+    term: str = Field(description="`word`, `two words`, `#hashtag` or `site:domain`.")
+    count: int = Field(ge=0, description="Mentions with the term in the alert's buckets.")
+    expected: float = Field(ge=0.0, description="Count expected from the brand's recent history.")
+    growth: float = Field(ge=0.0, description="count / expected, with add-one smoothing.")
+    new: bool = Field(description="Not among the brand's frequent terms before the spike.")
+
+
+class SamplePost(_Model):
+    id: str
+    author: str
+    source: str
+    url: str | None
+    text: str = Field(max_length=280)
+    engagement: int = Field(ge=0, description="likes + 2 x reshares + replies")
+    lang: str
+    created_at: UtcDatetime
+
+
+class SentimentShift(_Model):
+    before: float | None = Field(description="Mean compound score before the spike (None: none scored).")
+    during: float | None
+    negative_share_before: float | None = Field(ge=0.0, le=1.0)
+    negative_share_during: float | None = Field(ge=0.0, le=1.0)
+
+
+class RumourEvidence(_Model):
+    enquiry_share: float = Field(ge=0.0, le=1.0, description="Share asking whether it is true.")
+    correction_share: float = Field(ge=0.0, le=1.0, description="Share saying it is not true.")
+    reshare_share: float = Field(ge=0.0, le=1.0)
+    unique_authors: int = Field(ge=0)
+    expected_authors: float = Field(ge=0.0)
+    sources: int = Field(ge=0, description="Distinct sources in the alert's buckets.")
+    novelty: float = Field(ge=0.0, le=1.0, description="Share of driving terms that are new.")
+
+
+class Alert(_Model):
+    """One state change of a spike alert: opened, updated while it grows, resolved when it subsides.
+
+    `alert_id` stays the same through the lifecycle; consumers keep the newest message per id.
+    """
+
+    alert_id: str = Field(description="`brand:topic:first_seen_epoch`, stable for the alert's life.")
+    brand: str
+    brand_name: str
+    topic: str = Field(description="The leading driving term when opened, or `volume`.")
+    state: AlertState
+    severity: Severity
+    score: float = Field(ge=0.0, le=1.0, description="Surprise of the latest bucket (1 = most unusual).")
+    bucket_seconds: int = Field(ge=1)
+    bucket_start: UtcDatetime = Field(description="Start of the latest closed bucket.")
+    first_seen: UtcDatetime = Field(description="Start of the first bucket of the spike.")
+    observed: int = Field(ge=0, description="Distinct authors in the latest bucket (the detected series).")
+    expected: float = Field(ge=0.0, description="Baseline for that bucket.")
+    mentions: int = Field(ge=0, description="Mentions in the latest bucket.")
+    driving_terms: list[DrivingTerm]
+    posts: list[SamplePost] = Field(
+        description="Representative posts from different authors, most engaged first."
+    )
+    sources: dict[str, int]
+    languages: dict[str, int]
+    sentiment: SentimentShift
+    rumour: RumourEvidence
+    dashboard_url: str | None
+    detector: str = Field(description="Detector name and version.")
+    emitted_at: UtcDatetime
+
+
 TOPIC_MODELS: dict[str, type[BaseModel]] = {
     RAW_TOPIC: RawBatch,
     SCORED_TOPIC: ScoredMention,
     DLQ_TOPIC: DeadLetter,
+    ALERTS_TOPIC: Alert,
 }
 
 
