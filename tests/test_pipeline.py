@@ -93,7 +93,11 @@ def test_every_mention_is_scored_once_with_brand_sentiment_counts_and_metrics(
         assert key == record.brand.encode()
         validator.validate(orjson.loads(value))
         assert record.lang == EXPECTED_LANG[record.mention.text.rpartition(" #")[0]]
-        if record.lang != "en":
+        if record.lang == "de":
+            assert record.sentiment is not None
+            assert record.sentiment.model == "brandmon-lexicon-de"
+            assert record.sentiment.label == "negative"
+        elif record.lang != "en":
             assert record.sentiment is None
         else:
             assert record.sentiment is not None

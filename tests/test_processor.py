@@ -34,6 +34,8 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()
 EN_BOTH = "I absolutely love Acme Corp, but Globex support was terrible and slow."
 EN_ACME = "The #acme anvil is great value, would buy again!"
 DE_ACME = "Ich finde Acme nicht gut, aber der Preis ist in Ordnung."
+NL_ACME = "Ik vind Acme niet goed, maar de prijs is in orde."
+"""Dutch is detected (so it is not mistaken for German or Danish) but has no sentiment model."""
 NO_BRAND = "Nothing to see here, just a sunny day in the park."
 
 
@@ -179,7 +181,9 @@ async def test_batch_produces_one_record_per_mention_and_brand(harness: Harness)
 
     german = by_id_brand["rss:2", "acme"]
     assert german.lang == "de"
-    assert german.sentiment is None
+    assert german.sentiment is not None
+    assert german.sentiment.model == "brandmon-lexicon-de"
+    assert german.sentiment.label == "negative"
     assert german.mention == Mention.model_validate(mention("2", DE_ACME))
 
     for _, record in scored:
@@ -216,7 +220,7 @@ async def test_mention_of_no_brand_produces_nothing(harness: Harness) -> None:
 async def test_window_counts_and_metrics(harness: Harness) -> None:
     value = batch(
         mention("1", EN_BOTH),
-        mention("2", DE_ACME),
+        mention("2", NL_ACME),
         mention("3", EN_ACME, created_at="2024-05-01T12:01:30Z"),  # next window
     )
     await harness.processor.handle(raw(value, offset=7, partition=2), harness.store)
@@ -225,8 +229,8 @@ async def test_window_counts_and_metrics(harness: Harness) -> None:
     both, acme = vader(EN_BOTH), vader(EN_ACME)
     label_both, label_acme = label_for(both["compound"]), label_for(acme["compound"])
     first = harness.store.values["acme@2", T0]
-    assert first[0] == 2  # mentions: EN_BOTH and DE_ACME
-    assert first[5] == 1  # scored: DE_ACME has no sentiment
+    assert first[0] == 2  # mentions: EN_BOTH and NL_ACME
+    assert first[5] == 1  # scored: NL_ACME has no sentiment
     assert first[4] == both["compound"]
     assert first[6] == 7  # the source offset it applied
     assert sum(first[1:4]) == 1
@@ -285,7 +289,7 @@ async def test_duplicate_id_within_one_batch_is_dropped(harness: Harness) -> Non
 
 
 async def test_replay_after_restart_does_not_count_twice(harness: Harness) -> None:
-    message = raw(batch(mention("1", EN_BOTH), mention("2", DE_ACME)), offset=42, partition=1)
+    message = raw(batch(mention("1", EN_BOTH), mention("2", NL_ACME)), offset=42, partition=1)
     await harness.processor.handle(message, harness.store)
     windows = {key: list(value) for key, value in harness.store.values.items()}
     label = label_for(vader(EN_BOTH)["compound"])
@@ -431,7 +435,7 @@ async def test_scoring_error_dead_letters_one_mention_only(harness: Harness) -> 
 async def test_unknown_source_is_labelled_other(harness: Harness) -> None:
     value = batch(
         mention("1", EN_ACME, id="newsite:1", source="newsite"),
-        mention("2", DE_ACME, id="mastodon:2", source="mastodon"),
+        mention("2", NL_ACME, id="mastodon:2", source="mastodon"),
     )
     await harness.processor.handle(raw(value), harness.store)
     label = label_for(vader(EN_ACME)["compound"])

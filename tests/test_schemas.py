@@ -117,7 +117,7 @@ async def test_processor_output_validates_against_the_schema_files() -> None:
     raw = orjson.dumps({"mentions": [mention("1", "I love #acme and globex!"), mention("2", "acme", id="x")]})
     sent = await produced(
         raw,
-        orjson.dumps(mention("3", "Acme ist nicht gut", lang_declared="de")),
+        orjson.dumps(mention("3", "Ik vind Acme niet goed, maar de prijs is in orde.", lang_declared="nl")),
         b"{broken",
         None,
         b"x" * (600 * 1024),

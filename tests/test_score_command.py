@@ -162,7 +162,8 @@ def test_bad_lines_yield_errors_and_good_lines_still_score(score_config: Path) -
 
     german = scored("3")
     assert german["lang"] == "de"
-    assert german["sentiment"] is None
+    assert german["sentiment"]["model"] == "brandmon-lexicon-de"
+    assert german["sentiment"]["label"] == "negative"
     assert german["brands"] == {"globex": ["globex"], "acme": ["acme"]}
 
     assert scored("4")["brands"] == {"globex": ["#globex"]}
