@@ -53,6 +53,25 @@ class Settings(BaseSettings):
         default=10.0, ge=6.0, description="Consumer group session; joins take about half of it."
     )
 
+    spike_bucket_seconds: int = Field(default=60, ge=1, description="Bucket size of spike detection.")
+    spike_lateness_seconds: int = Field(
+        default=120, ge=0, description="How long after its end a bucket still takes late mentions."
+    )
+    spike_sensitivity: Literal["fewer", "balanced", "more"] = "balanced"
+    spike_warmup_seconds: int | None = Field(
+        default=None, ge=0, description="No alerts while the baseline learns (default: one day)."
+    )
+    spike_resolve_seconds: int | None = Field(
+        default=None, ge=1, description="Calm time before an alert resolves (default: 30 minutes)."
+    )
+    spike_cooldown_seconds: int | None = Field(
+        default=None, ge=0, description="Quiet time after a resolved alert (default: 2 hours)."
+    )
+    dashboard_url: str | None = Field(
+        default=None,
+        description="Link put in alerts; `{brand}`, `{from_ms}` and `{to_ms}` are filled in.",
+    )
+
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:
         if self.kafka_security_protocol.startswith("SASL") and not (

@@ -1,4 +1,6 @@
-"""The Faust app: one topic in, one agent, one windowed table; the logic lives in `processor`.
+"""The Faust app: raw mentions -> scored mentions (+ windowed counts) -> spike alerts.
+
+The logic lives in `processor` and `spike_tracker`; agents here only wire it to Kafka.
 
 Settings come from `brandmon.settings` only (`env={}` stops Faust reading BROKER_URL, WEB_PORT...).
 Faust's web server is off or on loopback: it would otherwise serve table contents on 0.0.0.0.
@@ -19,11 +21,12 @@ from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from brandmon.config import BrandmonConfig
 from brandmon.kafka import client_kwargs, ssl_context
-from brandmon.schemas import RAW_TOPIC
+from brandmon.schemas import ALERTS_TOPIC, RAW_TOPIC, SCORED_TOPIC, dumps
 from brandmon.settings import Settings
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
+from streams.spike_tracker import SpikeTracker, monitor_settings
 from streams.transport import transport_for
 from streams.windows import WindowValue
 
@@ -48,6 +51,10 @@ class OutputProducer:
     def __init__(self, kwargs: dict[str, Any]) -> None:
         self._kwargs = kwargs
         self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._producer is not None
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(**self._kwargs, linger_ms=2)
@@ -149,6 +156,26 @@ def create_app(
                 )
         finally:
             await output.stop()
+
+    scored_topic = app.topic(SCORED_TOPIC, key_serializer="raw", value_serializer="raw")
+    tracker = SpikeTracker({b.id: b.name for b in config.brands}, monitor_settings(settings), metrics)
+    alerts_out = OutputProducer(client_kwargs(settings, bootstrap))
+
+    @app.agent(scored_topic, name="detect-spikes")
+    async def detect_spikes(stream: faust.StreamT[bytes]) -> None:
+        async for value in stream:
+            tracker.add_json(value)
+
+    async def close_spike_buckets() -> None:
+        alerts = tracker.advance()
+        if alerts:
+            if not alerts_out.running:
+                await alerts_out.start()
+            await alerts_out.send([(ALERTS_TOPIC, a.brand.encode(), dumps(a)) for a in alerts])
+            for alert in alerts:
+                log.warning("alert %s %s %s: %s", alert.state, alert.severity, alert.brand, alert.topic)
+
+    app.timer(interval=1.0)(close_spike_buckets)
 
     async def serve_metrics() -> None:
         server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)

@@ -74,6 +74,42 @@ class StreamMetrics:
             ["partition"],
             registry=registry,
         )
+        self.spike_score = Gauge(
+            "brandmon_spike_score",
+            "Surprise of the brand's latest closed bucket, 0..1 (1: most unusual).",
+            ["brand"],
+            registry=registry,
+        )
+        self.spike_observed = Gauge(
+            "brandmon_spike_observed_authors",
+            "Distinct authors in the brand's latest closed spike-detection bucket.",
+            ["brand"],
+            registry=registry,
+        )
+        self.spike_expected = Gauge(
+            "brandmon_spike_expected_authors",
+            "Baseline (expected distinct authors) for that bucket.",
+            ["brand"],
+            registry=registry,
+        )
+        self.alerts_active = Gauge(
+            "brandmon_alerts_active",
+            "1 while the brand has an open spike alert of this severity.",
+            ["brand", "severity"],
+            registry=registry,
+        )
+        self.alerts = Counter(
+            "brandmon_alerts",
+            "Alert messages published, by state change.",
+            ["brand", "state"],
+            registry=registry,
+        )
+        self.late_mentions = Counter(
+            "brandmon_late_mentions",
+            "Mentions that arrived after their spike bucket closed (counted here, not in a bucket).",
+            ["brand"],
+            registry=registry,
+        )
         Info("brandmon_build", "brandmon build information.", registry=registry).info(
             {"version": __version__, "python": platform.python_version()}
         )

@@ -1,0 +1,84 @@
+"""Is a post asking whether a claim is true, or saying that it is not?
+
+Rumours spread as questions ("is it true that...", "stimmt es...", "passer det...") and are met
+by corrections ("that is not true", "Falschmeldung", "det passer ikke"). A burst whose share of
+such posts rises is more likely a rumour than ordinary news. Patterns are matched on the
+normalised text (NFKC + casefold), in English, German and Danish, on word boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from streams.matching import normalise
+
+ENQUIRY_PATTERNS = (
+    # English
+    r"is (it|this|that) (really )?true",
+    r"is (it|this) real",
+    r"can (anyone|someone) confirm",
+    r"any(one|body) (know|heard)",
+    r"is (this|that) (legit|confirmed)",
+    r"really\s*\?",
+    r"\bunconfirmed",
+    r"\brumou?rs?\b",
+    r"\bheard that\b",
+    r"\bapparently\b",
+    r"\ballegedly\b",
+    # German
+    r"stimmt (es|das)",
+    r"ist (das|es) wahr",
+    r"kann (das )?(jemand|wer) bestätigen",
+    r"\bwirklich\s*\?",
+    r"\bger(ü|ue)cht",
+    r"\bangeblich",
+    r"\bunbestätigt",
+    # Danish
+    r"passer det",
+    r"er det (virkelig )?(rigtigt|sandt)",
+    r"kan nogen bekræfte",
+    r"\bvirkelig\s*\?",
+    r"\brygte",
+    r"\bangiveligt",
+    r"ubekræftet",
+)
+CORRECTION_PATTERNS = (
+    # English
+    r"(that|this|it)('s| is) not true",
+    r"\bnot true\b",
+    r"\bdebunk",
+    r"\bfake news\b",
+    r"\bhoax\b",
+    r"\bfalse (claim|report|rumou?r|story)",
+    r"\bmisinformation\b",
+    r"\bfact[- ]?check",
+    # German
+    r"(das )?stimmt nicht",
+    r"\bnicht wahr\b",
+    r"\bfalschmeldung",
+    r"\bfake\b",
+    r"\bfalsch\b",
+    r"\bdementi",
+    r"\bwiderlegt",
+    # Danish
+    r"det passer ikke",
+    r"\bikke (rigtigt|sandt)",
+    r"\bfalsk",
+    r"\bforkert\b",
+    r"\bafkræft",
+)
+
+_ENQUIRY = re.compile("|".join(rf"\b(?:{p})" for p in ENQUIRY_PATTERNS))
+_CORRECTION = re.compile("|".join(rf"\b(?:{p})" for p in CORRECTION_PATTERNS))
+
+
+@dataclass(frozen=True, slots=True)
+class RumourSignals:
+    enquiry: bool
+    correction: bool
+
+
+def rumour_signals(text: str) -> RumourSignals:
+    normal = normalise(text)
+    return RumourSignals(enquiry=bool(_ENQUIRY.search(normal)), correction=bool(_CORRECTION.search(normal)))

@@ -1,0 +1,121 @@
+"""All brands' monitors in one worker: scored records in, alert changes and gauges out.
+
+The scored topic is keyed by brand, so each brand's records reach one worker; a monitor is
+created on a brand's first record, and only brands this worker has seen export spike gauges.
+The watermark is the newest event time seen, held back by how far that is behind the wall clock
+(up to CATCH_UP_SLACK_SECONDS): while the stream catches up on a backlog, partitions are read
+interleaved and event times arrive out of order by minutes, and closing buckets on the newest
+one would turn the others' mentions late. When no record arrived for a whole bucket, the wall
+clock (minus the allowed lateness) moves it on, so quiet buckets close and alerts resolve.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from brandmon.schemas import Alert, ScoredMention
+from brandmon.settings import Settings
+from streams.metrics import StreamMetrics
+from streams.spike_detector import DetectorSettings
+from streams.spike_monitor import BrandMonitor, MonitorSettings
+
+log = logging.getLogger(__name__)
+CATCH_UP_SLACK_SECONDS = 6 * 3600.0
+
+
+def monitor_settings(settings: Settings) -> MonitorSettings:
+    detector = DetectorSettings.preset(settings.spike_sensitivity)
+    if settings.spike_warmup_seconds is not None:
+        detector = replace(detector, warmup_seconds=settings.spike_warmup_seconds, min_warmup_buckets=0)
+    if settings.spike_resolve_seconds is not None:
+        detector = replace(detector, resolve_seconds=settings.spike_resolve_seconds)
+    if settings.spike_cooldown_seconds is not None:
+        detector = replace(detector, cooldown_seconds=settings.spike_cooldown_seconds)
+    return MonitorSettings(
+        bucket_seconds=settings.spike_bucket_seconds,
+        allowed_lateness_seconds=settings.spike_lateness_seconds,
+        detector=detector,
+        dashboard_url=settings.dashboard_url,
+    )
+
+
+class SpikeTracker:
+    def __init__(
+        self,
+        brand_names: Mapping[str, str],
+        settings: MonitorSettings,
+        metrics: StreamMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._names = dict(brand_names)
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self.monitors: dict[str, BrandMonitor] = {}
+        self._newest_event = 0.0
+        self._last_arrival = 0.0
+
+    def add_json(self, value: bytes) -> None:
+        """Add one scored record as read from the topic; an undecodable one is logged and skipped
+        (the worker that wrote it validated it, so this means a foreign producer)."""
+        try:
+            record = ScoredMention.model_validate_json(value)
+        except ValidationError as error:
+            log.warning("skipping a scored record that does not match the contract: %s", error)
+            return
+        self.add(record)
+
+    def add(self, record: ScoredMention) -> None:
+        name = self._names.get(record.brand)
+        if name is None:
+            return
+        monitor = self.monitors.get(record.brand)
+        if monitor is None:
+            monitor = self.monitors[record.brand] = BrandMonitor(record.brand, name, self._settings)
+        if not monitor.add(record) and self._metrics is not None:
+            self._metrics.late_mentions.labels(record.brand).inc()
+        self._newest_event = max(self._newest_event, record.mention.created_at.timestamp())
+        self._last_arrival = self._clock()
+
+    def advance(self) -> list[Alert]:
+        """Close the buckets the watermark has passed; the alert changes that causes."""
+        now = self._clock()
+        behind = min(max(0.0, now - self._newest_event), CATCH_UP_SLACK_SECONDS)
+        watermark = self._newest_event - behind
+        if now - self._last_arrival >= self._settings.bucket_seconds:
+            watermark = max(watermark, now - self._settings.allowed_lateness_seconds)
+        return self._advance_to(watermark, now)
+
+    def flush(self) -> list[Alert]:
+        """Close everything up to the clock's now, as at the end of a replay."""
+        now = self._clock()
+        return self._advance_to(now, now)
+
+    def _advance_to(self, watermark: float, now: float) -> list[Alert]:
+        alerts: list[Alert] = []
+        emitted_at = datetime.fromtimestamp(now, UTC)
+        for monitor in self.monitors.values():
+            alerts += monitor.advance(watermark, emitted_at)
+            self._export(monitor)
+        if self._metrics is not None:
+            for alert in alerts:
+                self._metrics.alerts.labels(alert.brand, alert.state).inc()
+        return alerts
+
+    def _export(self, monitor: BrandMonitor) -> None:
+        if self._metrics is None or monitor.last_decision is None:
+            return
+        decision = monitor.last_decision
+        brand = monitor.brand
+        self._metrics.spike_score.labels(brand).set(decision.score)
+        self._metrics.spike_observed.labels(brand).set(decision.observed)
+        self._metrics.spike_expected.labels(brand).set(decision.expected)
+        for severity in ("low", "medium", "high"):
+            active = monitor.alerting and decision.severity == severity
+            self._metrics.alerts_active.labels(brand, severity).set(1 if active else 0)

@@ -1,0 +1,141 @@
+"""What a bucket learns from mentions: rumour signals, terms, distinct authors, samples."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from brandmon.schemas import Author, Engagement, Mention, ScoredMention, Sentiment
+from streams.buckets import SAMPLE_POSTS, BucketStats
+from streams.rumour_signals import rumour_signals
+from streams.terms import TermCounter, extract_terms
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def scored(
+    text: str,
+    *,
+    author: str = "anna",
+    n: int = 0,
+    likes: int = 0,
+    reshare_of: str | None = None,
+    source: str = "mastodon",
+    compound: float | None = None,
+) -> ScoredMention:
+    sentiment = None
+    if compound is not None:
+        label = "negative" if compound <= -0.05 else "positive" if compound >= 0.05 else "neutral"
+        sentiment = Sentiment(
+            compound=compound, pos=0.0, neu=1.0, neg=0.0, label=label, model="t", model_version="1"
+        )
+    mention = Mention(
+        id=f"{source}:{author}-{n}",
+        source=source,
+        author=Author(id=author, handle=f"@{author}"),
+        text=text,
+        created_at=T0 + timedelta(seconds=n),
+        fetched_at=T0 + timedelta(seconds=n),
+        reshare_of=reshare_of,
+        engagement=Engagement(likes=likes),
+    )
+    return ScoredMention(
+        mention=mention, brand="acme", matched_terms=["acme"], lang="en", sentiment=sentiment, scored_at=T0
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "enquiry", "correction"),
+    [
+        ("Is it true that Acme is recalling its anvils?", True, False),
+        ("Can anyone confirm the Acme recall??", True, False),
+        ("Stimmt es, dass Acme einen Rückruf startet?", True, False),
+        ("Das Gerücht über Acme: angeblich ein Datenleck", True, False),
+        ("Passer det, at Acme har et datalæk?", True, False),
+        ("Er det rigtigt med Acme?", True, False),
+        ("Acme says the recall story is not true", False, True),
+        ("Das stimmt nicht, sagt Acme", False, True),
+        ("Det passer ikke, siger Acme", False, True),
+        ("Love my new Acme anvil", False, False),
+        ("The rumba class at Acme was fun", False, False),
+    ],
+)
+def test_rumour_signals_in_three_languages(text: str, enquiry: bool, correction: bool) -> None:
+    signals = rumour_signals(text)
+    assert (signals.enquiry, signals.correction) == (enquiry, correction)
+
+
+def test_terms_drop_stop_words_and_the_brand_and_keep_hashtags_domains_and_bigrams() -> None:
+    text = "Is it true that Acme is recalling the oat milk? https://www.news.example/acme #AcmeRecall @acme"
+    terms = extract_terms(text, exclude=["acme"])
+    assert "site:news.example" in terms
+    assert "#acmerecall" in terms
+    assert "oat milk" in terms
+    assert "recalling" in terms
+    assert not {"is", "it", "the", "that", "acme", "@acme"} & set(terms)
+
+
+def test_terms_in_german_and_danish_skip_their_stop_words() -> None:
+    assert extract_terms("Acme hat einen Rückruf für die Hafermilch", exclude=["acme"]) == [
+        "rückruf",
+        "hafermilch",
+    ]
+    assert extract_terms("Acme har tilbagekaldt deres havremælk", exclude=["acme"]) == [
+        "tilbagekaldt",
+        "havremælk",
+    ]
+    assert "økologisk havremælk" in extract_terms("Acme sælger økologisk havremælk")
+
+
+def test_term_counter_stays_bounded_and_survives_serialisation() -> None:
+    counter = TermCounter()
+    for i in range(20_000):
+        counter.add(["recall"] if i % 4 == 0 else [f"noise{i}"])
+    restored = TermCounter.from_bytes(counter.to_bytes())
+    assert restored.top(1)[0][0] == "recall"
+    assert restored.top(1)[0][1] >= 5_000
+    assert restored.total == 20_000
+    assert len(counter.to_bytes()) < 64_000
+
+
+def test_bucket_counts_authors_not_posts_so_a_spammer_is_one_author() -> None:
+    bucket = BucketStats(start=T0.timestamp())
+    for n in range(500):
+        bucket.add(scored("Acme recall! Buy my stuff", author="spammer", n=n))
+    bucket.add(scored("Is it true that Acme recalls anvils?", author="anna", n=1000))
+    assert bucket.mentions == 501
+    assert bucket.unique_authors == 2
+    assert bucket.enquiries == 1
+
+
+def test_bucket_shares_and_sentiment() -> None:
+    bucket = BucketStats(start=T0.timestamp())
+    bucket.add(scored("Acme is awful", author="a", compound=-0.6))
+    bucket.add(scored("Acme is great", author="b", compound=0.6, source="bluesky"))
+    bucket.add(scored("Acme is great", author="c", reshare_of="bluesky:b-0", source="bluesky"))
+    assert (bucket.scored, bucket.negative, bucket.reshares) == (2, 1, 1)
+    assert bucket.sources == {"mastodon": 1, "bluesky": 2}
+    assert bucket.compound_sum == pytest.approx(0.0)
+
+
+def test_samples_are_most_engaged_first_one_per_author_and_no_reshares() -> None:
+    bucket = BucketStats(start=T0.timestamp())
+    for n in range(20):
+        bucket.add(scored(f"Acme post {n}", author=f"user{n % 8}", n=n, likes=n))
+    bucket.add(scored("Acme reshared", author="user99", n=99, likes=1000, reshare_of="mastodon:user1-1"))
+    authors = [s.author for s in bucket.samples]
+    assert len(bucket.samples) == SAMPLE_POSTS
+    assert len(set(authors)) == SAMPLE_POSTS
+    assert [s.engagement for s in bucket.samples] == [19, 18, 17, 16, 15]
+    assert "@user99" not in authors
+
+
+def test_bucket_round_trips_through_json() -> None:
+    bucket = BucketStats(start=T0.timestamp())
+    bucket.add(scored("Is it true? Acme #recall https://x.example/a", author="a", compound=-0.4, likes=3))
+    bucket.add(scored("Acme fine", author="b", n=1))
+    restored = BucketStats.from_json(orjson.loads(orjson.dumps(bucket.to_json())))
+    assert restored.terms.top(5) == bucket.terms.top(5)
+    assert {**restored.to_json(), "terms": None} == {**bucket.to_json(), "terms": None}

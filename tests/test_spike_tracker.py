@@ -1,0 +1,117 @@
+"""The worker's spike tracker: watermark from events or the quiet wall clock, gauges, replay."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from prometheus_client import CollectorRegistry
+
+from brandmon.schemas import ScoredMention, dumps
+from streams.metrics import StreamMetrics
+from streams.spike_monitor import MonitorSettings
+from streams.spike_tracker import SpikeTracker
+from tests.test_spike_monitor import BUCKET, DAYS, START, background, record, rumour
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def history_with_rumour() -> list[ScoredMention]:
+    rng = random.Random(2)
+    records = list(background(rng, DAYS * 86400 // BUCKET))
+    burst_at = START + timedelta(days=1, hours=14)
+    for step in range(3):
+        records += rumour(burst_at + timedelta(seconds=step * BUCKET), 40, 1_000_000 + step * 100)
+    return sorted(records, key=lambda r: r.mention.created_at)
+
+
+def test_tracker_publishes_the_lifecycle_and_exports_bounded_gauges() -> None:
+    registry = CollectorRegistry()
+    clock = Clock(START.timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"},
+        MonitorSettings(bucket_seconds=BUCKET, allowed_lateness_seconds=60),
+        StreamMetrics(["acme"], registry),
+        clock,
+    )
+    states = []
+    for r in history_with_rumour():
+        clock.now = r.mention.created_at.timestamp() + 1
+        tracker.add_json(dumps(r))
+        changes = [(a.state, a.severity) for a in tracker.advance()]
+        if ("opened", changes[0][1] if changes else None) in changes:
+            sample = registry.get_sample_value
+            assert sample("brandmon_alerts_active", {"brand": "acme", "severity": changes[0][1]}) == 1
+            assert sample("brandmon_spike_score", {"brand": "acme"}) >= 0.5
+        states += changes
+    clock.now += 6 * 3600
+    states += [(a.state, a.severity) for a in tracker.advance()]
+    assert states[0][0] == "opened"
+    assert states[-1][0] == "resolved"
+    sample = registry.get_sample_value
+    assert sample("brandmon_alerts_total", {"brand": "acme", "state": "opened"}) == 1
+    assert sample("brandmon_alerts_total", {"brand": "acme", "state": "resolved"}) == 1
+    assert all(
+        sample("brandmon_alerts_active", {"brand": "acme", "severity": s}) == 0
+        for s in ("low", "medium", "high")
+    )
+    assert sample("brandmon_spike_score", {"brand": "acme"}) < 0.5
+
+
+def test_a_quiet_stream_closes_buckets_on_the_wall_clock_and_resolves() -> None:
+    clock = Clock(START.timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"}, MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=30), clock=clock
+    )
+    tracker.add(record("Acme", "a", START, 1))
+    clock.now += 30
+    tracker.advance()
+    assert len(tracker.monitors["acme"].closed) == 0, "not quiet for a whole bucket yet"
+    clock.now += 600
+    tracker.advance()
+    assert len(tracker.monitors["acme"].closed) >= 9
+
+
+def test_unknown_brands_and_foreign_records_are_ignored() -> None:
+    tracker = SpikeTracker({"acme": "Acme"}, MonitorSettings())
+    tracker.add_json(b'{"not": "a scored record"}')
+    other = record("Globex", "a", START, 1).model_copy(update={"brand": "globex"})
+    tracker.add(other)
+    assert tracker.monitors == {}
+
+
+def test_late_mentions_are_counted_per_brand() -> None:
+    registry = CollectorRegistry()
+    clock = Clock(START.timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"},
+        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=0),
+        StreamMetrics(["acme"], registry),
+        clock,
+    )
+    tracker.add(record("Acme", "a", START, 1))
+    tracker.add(record("Acme", "b", START + timedelta(minutes=5), 2))
+    tracker.advance()
+    tracker.add(record("Acme", "c", START + timedelta(minutes=1), 3))
+    assert registry.get_sample_value("brandmon_late_mentions_total", {"brand": "acme"}) == 1
+
+
+def test_a_backlog_read_out_of_order_loses_nothing_to_lateness() -> None:
+    """Catching up an hour behind, partitions interleave: minutes of event-time disorder are fine."""
+    clock = Clock((START + timedelta(hours=2)).timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"}, MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10), clock=clock
+    )
+    for n, minute in enumerate([5, 9, 1, 12, 3, 14, 7, 2]):
+        tracker.add(record("Acme", f"a{n}", START + timedelta(minutes=minute), n))
+        tracker.advance()
+    assert tracker.monitors["acme"].late == 0
+    clock.now += 3600
+    tracker.advance()
+    assert sum(c.bucket.mentions for c in tracker.monitors["acme"].closed) == 8
