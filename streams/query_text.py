@@ -1,0 +1,120 @@
+"""A post's text laid out as one string for a single Aho-Corasick pass over every query's terms.
+
+`PostText.canonical` is `" w1 w2 ... wn "`: the post's words (see `query_ast` for what a word is)
+joined by single spaces, so a term key `" acme corp "` can only match whole words in sequence and
+a prefix key `" recall"` only word starts. Hashtags and handles follow as extra segments, so a
+term is found in each form it has in the post:
+
+* `#AcmeRecall` is the word `acmerecall` in the word stream (as the old alias matcher saw it), the
+  segment `" #acmerecall "` for the query `#acmerecall`, and, split at case changes, digits and
+  `_`, the segment `" acme recall "`, so the plain term `acme` and the phrase "acme recall" match
+  too. A phrase does not run from the text into such a split (`"big acme"` misses `big #AcmeRecall`).
+* `@AcmeInc` is the word `acmeinc` and the segment `" @acmeinc "`. `bob@acme.com` is no handle.
+* `#索尼` is the words `索 尼` and the segment `" #索尼 "`: a hashtag of CJK characters is their run.
+
+Segments end and start with a space, so two spaces separate them and no key spans two.
+
+Links: a URL's host stays in the text (a link to acme.com mentions acme), its path, query and
+fragment do not (`https://acme.com/recall` is no mention of a recall; slugs and tracking
+parameters are not what the author wrote). `site:` matches the host of the post's own URL.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+from streams.query_ast import SIGIL_AFTER_NON_WORD, SIGIL_BODY, find_words, word_starts
+
+_URL = re.compile(
+    r"(?<![\w@.])(?:https?://(?:[^\s/?#@]*@)?(?P<host>[^\s/?#<>\"':]+)|(?P<www>www\.[^\s/?#<>\"':]+))"
+    r"[^\s<>\"]*",
+    re.IGNORECASE,
+)
+_SIGIL = re.compile(rf"{SIGIL_AFTER_NON_WORD}({SIGIL_BODY.pattern})")
+
+
+def split_hashtag(body: str) -> list[str]:
+    """The parts of a hashtag body as written: `AcmeRecall2024` -> Acme, Recall, 2024;
+    `ACMERecall` -> ACME, Recall; `iPhone` -> i, Phone; `acme_recall` -> acme, recall.
+    Combining marks stay with their letter."""
+    if body.isalpha() and (body.islower() or body.isupper() or body.istitle()):
+        return [body]
+    parts: list[str] = []
+    start, before = 0, ""
+    for i, char in enumerate(body):
+        if unicodedata.category(char) in ("Mn", "Mc"):
+            continue
+        upper_run_ends = before.isupper() and i + 1 < len(body) and body[i + 1].islower()
+        case_change = char.isupper() and (before.islower() or upper_run_ends)
+        if char == "_" or before == "_" or (before and (char.isdigit() != before.isdigit() or case_change)):
+            parts.append(body[start:i])
+            start = i
+        before = char
+    parts.append(body[start:])
+    return [part for part in parts if part.strip("_")]
+
+
+def _host_only(url: re.Match[str]) -> str:
+    return " " + (url.group("host") or url.group("www")) + " "
+
+
+@dataclass(slots=True)
+class PostText:
+    canonical: str
+    words: list[str]
+    main_end: int
+    """`canonical[:main_end]` is the word stream; after it come hashtag and handle segments."""
+    nfkc: str = ""
+    """The text after NFKC with link paths removed: the word stream is its casefolded words."""
+    segment_starts: list[int] = field(default_factory=list)
+    segment_sources: list[tuple[int, bool]] = field(default_factory=list)
+    """Per segment: offset in `nfkc` of its `#` or `@`, and whether it holds a hashtag's parts."""
+    _ends: list[int] | None = None
+    _segment_words: list[int] | None = None
+
+    def position(self, start: int) -> tuple[int, int]:
+        """(word index, part) of a key found at `start` (its leading space). Part 0: the word stream;
+        -1: a #hashtag or @handle (it starts before its word); 1, 2, ...: a hashtag's split parts.
+        Computed only for NEAR and for ordering several terms, so the offsets are built lazily."""
+        if start < self.main_end:
+            if self._ends is None:
+                self._ends = [i + n for i, n in enumerate(accumulate(map(len, self.words), initial=0))]
+            return bisect.bisect_left(self._ends, start), 0
+        if self._segment_words is None:
+            starts = word_starts(self.nfkc)
+            self._segment_words = [bisect.bisect_left(starts, at + 1) for at, _ in self.segment_sources]
+        segment = bisect.bisect_right(self.segment_starts, start) - 1
+        word = self._segment_words[segment]
+        if not self.segment_sources[segment][1]:
+            return word, -1
+        return word, 1 + self.canonical.count(" ", self.segment_starts[segment] + 1, start + 1)
+
+
+def post_text(text: str) -> PostText:
+    nfkc = unicodedata.normalize("NFKC", text)
+    if "://" in nfkc or "ww." in nfkc or "WW." in nfkc:
+        nfkc = _URL.sub(_host_only, nfkc)
+    words = find_words(nfkc.casefold())
+    canonical = " " + " ".join(words) + " "
+    post = PostText(canonical, words, len(canonical), nfkc)
+    if "#" not in nfkc and "@" not in nfkc:
+        return post
+    segments = [canonical]
+    size = len(canonical)
+    for found in _SIGIL.finditer(nfkc):
+        sigil, body = found.group(1), found.group(2)
+        segments.append(f" {sigil}{body.casefold()} ")
+        post.segment_starts.append(size)
+        post.segment_sources.append((found.start(), False))
+        size += len(segments[-1])
+        if sigil == "#" and len(parts := split_hashtag(body)) > 1:
+            segments.append(" " + " ".join(parts).casefold() + " ")
+            post.segment_starts.append(size)
+            post.segment_sources.append((found.start(), True))
+            size += len(segments[-1])
+    post.canonical = "".join(segments)
+    return post
