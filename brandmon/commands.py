@@ -121,10 +121,16 @@ def schemas(write: bool, directory: Path) -> None:
 @click.command("check-config")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 def check_config(path: Path | None) -> None:
-    """Validate a brand/source YAML file; print each problem with its line and the fix."""
+    """Validate a brand/source YAML file; print each problem with its line and the fix.
+
+    Brand queries are linted too: syntax errors (with the position and what was expected) fail
+    the check; queries that can never match or are dangerously broad are printed as warnings."""
     from brandmon.cli import load_config_or_exit, load_settings
+    from brandmon.config import query_warnings
 
     config = load_config_or_exit(path or load_settings().config)
+    for warning in query_warnings(config):
+        click.echo(f"warning: {warning}", err=True)
     groups = {b.competitors for b in config.brands if b.competitors}
     click.echo(
         f"ok: {len(config.brands)} brands, {len(groups)} competitor groups, {len(config.sources)} sources"

@@ -17,6 +17,9 @@ from lingua import IsoCode639_1
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from streams.query_lint import lint_query
+from streams.query_match import query_from_aliases
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 """Brand ids, competitor groups and source names: used as Kafka keys and Prometheus labels."""
 
@@ -32,8 +35,20 @@ class _Frozen(BaseModel):
 class BrandConfig(_Frozen):
     id: Ident
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    aliases: list[Alias] = Field(min_length=1)
+    aliases: list[Alias] = Field(
+        default_factory=list,
+        min_length=1,
+        description="Names people use; matched as phrases when there is no query.",
+    )
+    query: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)] | None
+    ) = Field(default=None, description="Boolean brand query (see README, 'Brand queries').")
     competitors: Ident | None = None
+
+    @property
+    def effective_query(self) -> str:
+        """The query the matcher runs: `query`, or the aliases as quoted phrases OR-ed together."""
+        return self.query if self.query is not None else query_from_aliases(self.aliases)
 
 
 class SourceConfig(_Frozen):
@@ -62,6 +77,8 @@ class BrandmonConfig(_Frozen):
                     msg = f"{value!r} is already used by {field}[{first[value]}]"
                     found.append(((field, i, key), msg, f"give each entry of {field} a unique {key}"))
                 first.setdefault(value, i)
+        for i, brand in enumerate(self.brands):
+            found += _query_problems(i, brand)
         for i, code in enumerate(self.languages):
             if not hasattr(IsoCode639_1, code.upper()) or code != code.lower():
                 fix = "use a lower-case ISO 639-1 code such as 'en', 'de', 'da', 'sv'"
@@ -83,6 +100,51 @@ class BrandmonConfig(_Frozen):
             summary = "; ".join(f"{_dotted(loc)}: {msg}" for loc, msg, _ in found)
             raise PydanticCustomError("config_conflict", "{summary}", {"summary": summary, "found": found})
         return self
+
+
+def _query_problems(index: int, brand: BrandConfig) -> list[tuple[Loc, str, str]]:
+    if brand.query is None and not brand.aliases:
+        fix = "add 'query:' (a boolean brand query) or 'aliases:' (a list of names)"
+        return [(("brands", index), f"brand {brand.id!r} has neither a query nor aliases", fix)]
+    if brand.query is None:
+        try:
+            query_from_aliases(brand.aliases)
+        except ValueError as error:
+            return [
+                (("brands", index, "aliases"), str(error), "give each alias at least one letter or digit")
+            ]
+        return []
+    errors = [p for p in lint_query(brand.query) if p.severity == "error"]
+    return [
+        (
+            ("brands", index, "query"),
+            f"{p.message} at position {p.position}: {_pointed(brand.query, p.position)}",
+            f"expected {p.expected}" if p.expected else "see the README's query syntax",
+        )
+        for p in errors
+    ]
+
+
+def _pointed(query: str, position: int) -> str:
+    """The query with `>>>` marking the position, shortened around it."""
+    start = max(0, position - 40)
+    before, after = query[start:position], query[position : position + 40]
+    return f"{'...' if start else ''}{before}>>>{after}{'...' if position + 40 < len(query) else ''}"
+
+
+def query_warnings(config: BrandmonConfig) -> list[str]:
+    """Warnings of the linter (queries that can never match or are dangerously broad)."""
+    found = []
+    for brand in config.brands:
+        if brand.query is None:
+            continue
+        for problem in lint_query(brand.query):
+            if problem.severity == "warning":
+                where = _pointed(brand.query, problem.position)
+                found.append(
+                    f"brands.{brand.id}.query: {problem.message} at position {problem.position}: {where}"
+                )
+    return found
 
 
 @dataclass(frozen=True)

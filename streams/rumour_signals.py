@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from streams.matching import normalise
+from streams.query_ast import normalise
 
 ENQUIRY_PATTERNS = (
     # English

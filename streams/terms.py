@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from datasketches import frequent_items_error_type, frequent_strings_sketch
 from stop_words import get_stop_words
 
-from streams.matching import normalise
+from streams.query_ast import normalise
 
 STOP_WORD_LANGUAGES = ("en", "de", "da")
 MIN_WORD_CHARS = 3

@@ -98,8 +98,46 @@ def test_unknown_field_suggests_closest() -> None:
     """)
     assert "brandmon.yaml:4: brands[0].alias: unknown field" in text
     assert "did you mean 'aliases'?" in text
-    # The required `aliases` is reported too, at the line of the brand's mapping.
-    assert "brandmon.yaml:2: brands[0].aliases: required field is missing" in text
+
+
+def test_a_brand_needs_a_query_or_aliases() -> None:
+    text = error_of("""\
+        brands:
+          - id: acme
+            name: Acme
+    """)
+    assert "brandmon.yaml:2: brands[0]: brand 'acme' has neither a query nor aliases" in text
+    assert "add 'query:' (a boolean brand query) or 'aliases:'" in text
+
+
+def test_query_syntax_errors_name_the_position_and_what_was_expected() -> None:
+    text = error_of("""\
+        brands:
+          - id: acme
+            name: Acme
+            query: '("acme" OR #acme) AND NOT (roadrunner OR'
+    """)
+    assert "brandmon.yaml:4: brands[0].query:" in text
+    assert "OR needs a right-hand side at position 38" in text
+    assert "NOT (roadrunner >>>OR" in text
+    assert "-> fix: expected" in text
+
+
+def test_query_warnings_are_reported_but_do_not_fail() -> None:
+    from brandmon.config import parse_config, query_warnings
+
+    config = parse_config("brands: [{id: acme, name: Acme, query: 'acme AND NOT acme'}]")
+    assert config.brands[0].effective_query == "acme AND NOT acme"
+    [warning] = query_warnings(config)
+    assert warning.startswith("brands.acme.query:")
+    assert "never" in warning
+
+
+def test_aliases_become_a_query_of_phrases() -> None:
+    from brandmon.config import parse_config
+
+    config = parse_config("brands: [{id: acme, name: Acme, aliases: [acme corp, '#acme']}]")
+    assert config.brands[0].effective_query == '"acme corp" OR "#acme"'
 
 
 def test_unknown_field_without_close_match_lists_known_fields() -> None:

@@ -6,7 +6,6 @@ import asyncio
 import platform
 import shutil
 import subprocess
-from dataclasses import dataclass
 from typing import Any, get_args
 
 import orjson
@@ -15,6 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from brandmon import __version__
+from brandmon.config import BrandConfig
 from brandmon.schemas import RAW_TOPIC, DeadLetterReason
 from streams.metrics import KNOWN_SOURCES, SENTIMENT_LABELS, StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
@@ -25,13 +25,10 @@ PARTITIONS = (0, 1, 3)
 HOSTILE = 'evil"} 1\n# injected'
 
 
-@dataclass(frozen=True)
-class Brand:
-    id: str
-    aliases: list[str]
-
-
-BRANDS = [Brand("acme", ["acme", "#acme", "acme corp"]), Brand("globex", ["globex", HOSTILE])]
+BRANDS = [
+    BrandConfig(id="acme", name="acme", aliases=["acme", "#acme", "acme corp"]),
+    BrandConfig(id="globex", name="globex", aliases=["globex", HOSTILE]),
+]
 
 
 async def discard(records: list[tuple[str, bytes | None, bytes]]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from brandmon.config import BrandConfig
 from brandmon.schemas import (
     DLQ_MAX_ORIGINAL_BYTES,
     DLQ_TOPIC,
@@ -39,13 +40,10 @@ NL_ACME = "Ik vind Acme niet goed, maar de prijs is in orde."
 NO_BRAND = "Nothing to see here, just a sunny day in the park."
 
 
-@dataclass(frozen=True)
-class Brand:
-    id: str
-    aliases: list[str]
-
-
-BRANDS = [Brand("acme", ["acme", "#acme", "acme corp"]), Brand("globex", ["globex", "#globex"])]
+BRANDS = [
+    BrandConfig(id="acme", name="acme", aliases=["acme", "#acme", "acme corp"]),
+    BrandConfig(id="globex", name="globex", aliases=["globex", "#globex"]),
+]
 
 
 @dataclass

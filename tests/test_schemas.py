@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from jsonschema import Draft202012Validator
 from prometheus_client import CollectorRegistry
 
 from brandmon.commands import schemas as schemas_command
+from brandmon.config import BrandConfig
 from brandmon.schemas import DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC, TOPIC_MODELS, schema_filename
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
@@ -24,13 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = REPO / "schemas"
 
 
-@dataclass(frozen=True)
-class Brand:
-    id: str
-    aliases: list[str]
-
-
-BRANDS = [Brand("acme", ["acme", "#acme"]), Brand("globex", ["globex"])]
+BRANDS = [
+    BrandConfig(id="acme", name="acme", aliases=["acme", "#acme"]),
+    BrandConfig(id="globex", name="globex", aliases=["globex"]),
+]
 
 
 def validator(topic: str) -> Draft202012Validator:
