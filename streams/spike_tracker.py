@@ -2,17 +2,20 @@
 
 The scored topic is keyed by brand, so each brand's records reach one worker; a monitor is
 created on a brand's first record, and only brands this worker has seen export spike gauges.
-The watermark is the newest event time seen, held back by how far that is behind the wall clock
-(up to CATCH_UP_SLACK_SECONDS): while the stream catches up on a backlog, partitions are read
-interleaved and event times arrive out of order by minutes, and closing buckets on the newest
-one would turn the others' mentions late. When no record arrived for a whole bucket, the wall
-clock (minus the allowed lateness) moves it on, so quiet buckets close and alerts resolve.
+The watermark is the oldest event time among the records that arrived in the last
+ARRIVAL_WINDOW_SECONDS (and never moves back). Live, that is a few seconds ago. While the stream
+catches up on a backlog, partitions are read interleaved and event times arrive out of order by
+minutes or hours; the newest of them would turn the other partitions' mentions late, the oldest
+still arriving does not. Once nothing arrived for that long, whatever was in flight is in, and
+the watermark moves to the newest event time seen. When no record arrived for a whole bucket,
+the wall clock (minus the allowed lateness) moves it on, so quiet buckets close and alerts resolve.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,7 +29,7 @@ from streams.spike_detector import DetectorSettings
 from streams.spike_monitor import BrandMonitor, MonitorSettings
 
 log = logging.getLogger(__name__)
-CATCH_UP_SLACK_SECONDS = 6 * 3600.0
+ARRIVAL_WINDOW_SECONDS = 3
 
 
 def monitor_settings(settings: Settings) -> MonitorSettings:
@@ -58,7 +61,10 @@ class SpikeTracker:
         self._metrics = metrics
         self._clock = clock
         self.monitors: dict[str, BrandMonitor] = {}
+        self._watermark = 0.0
         self._newest_event = 0.0
+        self._arrivals: deque[list[float]] = deque()
+        """[arrival second, oldest event time that arrived in it], for the last few seconds."""
         self._last_arrival = 0.0
 
     def add_json(self, value: bytes) -> None:
@@ -80,16 +86,27 @@ class SpikeTracker:
             monitor = self.monitors[record.brand] = BrandMonitor(record.brand, name, self._settings)
         if not monitor.add(record) and self._metrics is not None:
             self._metrics.late_mentions.labels(record.brand).inc()
-        self._newest_event = max(self._newest_event, record.mention.created_at.timestamp())
-        self._last_arrival = self._clock()
+        self._last_arrival = now = self._clock()
+        event_time = record.mention.created_at.timestamp()
+        self._newest_event = max(self._newest_event, event_time)
+        second = float(int(now))
+        if self._arrivals and self._arrivals[-1][0] == second:
+            self._arrivals[-1][1] = min(self._arrivals[-1][1], event_time)
+        else:
+            self._arrivals.append([second, event_time])
 
     def advance(self) -> list[Alert]:
         """Close the buckets the watermark has passed; the alert changes that causes."""
         now = self._clock()
-        behind = min(max(0.0, now - self._newest_event), CATCH_UP_SLACK_SECONDS)
-        watermark = self._newest_event - behind
-        if now - self._last_arrival >= self._settings.bucket_seconds:
-            watermark = max(watermark, now - self._settings.allowed_lateness_seconds)
+        while self._arrivals and self._arrivals[0][0] < now - ARRIVAL_WINDOW_SECONDS:
+            self._arrivals.popleft()
+        if self._arrivals:
+            self._watermark = max(self._watermark, min(oldest for _, oldest in self._arrivals))
+        else:
+            self._watermark = max(self._watermark, self._newest_event)
+        if self._last_arrival and now - self._last_arrival >= self._settings.bucket_seconds:
+            self._watermark = max(self._watermark, now - self._settings.allowed_lateness_seconds)
+        watermark = self._watermark
         return self._advance_to(watermark, now)
 
     def flush(self) -> list[Alert]:

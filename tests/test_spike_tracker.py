@@ -96,6 +96,7 @@ def test_late_mentions_are_counted_per_brand() -> None:
         clock,
     )
     tracker.add(record("Acme", "a", START, 1))
+    clock.now += 10
     tracker.add(record("Acme", "b", START + timedelta(minutes=5), 2))
     tracker.advance()
     tracker.add(record("Acme", "c", START + timedelta(minutes=1), 3))
@@ -108,10 +109,24 @@ def test_a_backlog_read_out_of_order_loses_nothing_to_lateness() -> None:
     tracker = SpikeTracker(
         {"acme": "Acme"}, MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10), clock=clock
     )
-    for n, minute in enumerate([5, 9, 1, 12, 3, 14, 7, 2]):
+    for n, minute in enumerate([1, 9, 2, 12, 3, 14, 5, 7]):  # one partition at 1..7, another at 9..14
         tracker.add(record("Acme", f"a{n}", START + timedelta(minutes=minute), n))
-        tracker.advance()
+        if n % 2:
+            tracker.advance()
+        clock.now += 0.5
     assert tracker.monitors["acme"].late == 0
     clock.now += 3600
     tracker.advance()
     assert sum(c.bucket.mentions for c in tracker.monitors["acme"].closed) == 8
+
+
+def test_a_worker_that_starts_on_old_history_does_not_count_it_late() -> None:
+    clock = Clock((START + timedelta(days=400)).timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"}, MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10), clock=clock
+    )
+    tracker.advance()
+    clock.now += 120
+    tracker.advance()
+    tracker.add(record("Acme", "a", START, 1))
+    assert tracker.monitors["acme"].late == 0
