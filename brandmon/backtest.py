@@ -5,8 +5,8 @@ size, header optional, `-` for stdin) and writes `timestamp,value,score,alert` t
 `alert` is 1 on the rows where the shipped detector would open a NEW alert (see
 `streams.spike_detector`). A bad row stops the run with its line number and what is wrong with
 it (exit code 2), never a traceback: backtests are run on hand-made and exported files.
-Further replays (e.g. `backtest mentions`, scored mentions through the stream's monitor) are
-meant to join `counts` as subcommands of the same group.
+`brandmon backtest mentions FILE.jsonl` replays mentions through the stream's own matcher,
+scorer and brand monitors and prints the alerts that would have fired, with their explanations.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
+from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import click
 
+from brandmon.commands import CONFIG_HELP
+from brandmon.schemas import Mention
 from streams.spike_detector import Sensitivity, detect_counts
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -159,3 +162,65 @@ def counts(file: TextIO, sensitivity: str, bucket: str | None) -> None:
     out.writerow(["timestamp", "value", "score", "alert"])
     for row, result in zip(rows, scored, strict=True):
         out.writerow([row.raw_timestamp, row.raw_value, f"{result.score:.4f}", result.alert])
+
+
+@backtest.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
+@click.option(
+    "--sensitivity",
+    type=click.Choice([level.value for level in Sensitivity]),
+    default=Sensitivity.BALANCED.value,
+    show_default=True,
+    help="Alert sensitivity preset.",
+)
+@click.option("--bucket", default="1m", show_default=True, help="Bucket size: 1m, 5m, 1h ...")
+@click.option("--json", "as_json", is_flag=True, help="Print alerts as brandmon.alerts.v1 JSON lines.")
+def mentions(file: BinaryIO, config_path: Path | None, sensitivity: str, bucket: str, as_json: bool) -> None:
+    """Replay mentions (JSON lines, FILE or - for stdin) and print the alerts that would have fired.
+
+    Each line is a mention or a batch in the raw topic's format. Matching, language, sentiment
+    and the spike detector are the stream's own; time is the mentions' `created_at`. Lines that
+    cannot be read are reported on stderr with their line number and skipped.
+    """
+    from brandmon.alert_text import alert_report
+    from brandmon.cli import load_config_or_exit, load_settings
+    from brandmon.schemas import dumps
+    from streams.decode import decode_raw
+    from streams.replay import replay_alerts
+    from streams.scoring import MentionScorer
+    from streams.spike_detector import DetectorSettings
+    from streams.spike_monitor import MonitorSettings
+
+    try:
+        bucket_seconds = parse_bucket(bucket)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--bucket") from None
+    config = load_config_or_exit(config_path or load_settings().config)
+    history: list[Mention] = []
+    for number, line in enumerate(file, start=1):
+        if not line.strip():
+            continue
+        decoded = decode_raw(line.rstrip(b"\r\n"))
+        for rejected in decoded.rejected:
+            click.echo(f"line {number}: skipped ({rejected.reason}): {rejected.detail}", err=True)
+        history.extend(decoded.mentions)
+    settings = MonitorSettings(
+        bucket_seconds=bucket_seconds,
+        allowed_lateness_seconds=0,
+        detector=DetectorSettings.preset(sensitivity),
+    )
+    scorer = MentionScorer(config.brands, config.languages)
+    opened = 0
+    for alert in replay_alerts(history, scorer, {b.id: b.name for b in config.brands}, settings):
+        opened += alert.state == "opened"
+        if as_json:
+            sys.stdout.buffer.write(dumps(alert) + b"\n")
+        else:
+            click.echo(alert_report(alert) + "\n")
+    if not as_json:
+        span = ""
+        if history:
+            first, last = min(m.created_at for m in history), max(m.created_at for m in history)
+            span = f" between {first:%Y-%m-%d %H:%M} and {last:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"{opened} alerts would have opened for {len(history)} mentions{span}.")

@@ -14,8 +14,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from brandmon.alert_text import alert_line
 from brandmon.config import BrandmonConfig
-from brandmon.schemas import ScoredMention
+from brandmon.schemas import Alert, ScoredMention
 
 RATE_WINDOW = 60.0
 TREND_WINDOW = 300.0
@@ -31,8 +32,15 @@ class _BrandSeries:
 
 
 class LiveView:
-    def __init__(self, config: BrandmonConfig, metrics_url: str, started: float | None = None) -> None:
+    def __init__(
+        self,
+        config: BrandmonConfig,
+        metrics_url: str,
+        started: float | None = None,
+        live_since: float | None = None,
+    ) -> None:
         self._started = started
+        self._live_since = live_since
         self._names = {b.id: b.name for b in config.brands}
         self._series = {b.id: _BrandSeries() for b in config.brands}
         self._newest: deque[ScoredMention] = deque(maxlen=8)
@@ -40,10 +48,16 @@ class LiveView:
         self.status = "starting"
         self.published = 0
         self.scored = 0
+        self.history = 0
+        """Scored records of mentions created before `live_since` (backfill): not in the rates."""
+        self.alerts: list[Alert] = []
 
     def add(self, record: ScoredMention, now: float | None = None) -> None:
         series = self._series.get(record.brand)
         if series is None:
+            return
+        if self._live_since is not None and record.mention.created_at.timestamp() < self._live_since:
+            self.history += 1
             return
         compound = record.sentiment.compound if record.sentiment is not None else None
         now = now or time.time()
@@ -53,6 +67,9 @@ class LiveView:
         series.total += 1
         self.scored += 1
         self._newest.appendleft(record)
+
+    def add_alert(self, alert: Alert) -> None:
+        self.alerts.append(alert)
 
     def rows(self, now: float | None = None) -> list[tuple[str, int, float | None, float | None, int]]:
         """(brand, mentions in the last minute, that rate / the earlier average minute, net sentiment,
@@ -96,10 +113,15 @@ class LiveView:
             label = record.sentiment.label if record.sentiment else record.lang
             newest.add_row(f"[bold]{record.brand}[/]", f"[dim]{record.mention.source}/{label}[/]", text)
         footer = Text(
-            f"{self.status} | published {self.published} | scored records {self.scored} | "
+            f"{self.status} | published {self.published} | scored records {self.scored} "
+            f"(+{self.history} history) | "
             f"metrics {self.metrics_url} | Ctrl-C stops"
         )
-        return Group(table, Panel(newest, title="newest mentions"), footer)
+        parts: list[Table | Panel | Text] = [table]
+        if self.alerts:
+            lines = Text("\n".join(alert_line(a) for a in self.alerts[-4:]), style="bold red")
+            parts.append(Panel(lines, title="spike alerts (brandmon.alerts.v1)"))
+        return Group(*parts, Panel(newest, title="newest mentions"), footer)
 
 
 def _net_style(net: float | None) -> str:
