@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brandmon.schemas import DrivingTerm, RumourEvidence, SamplePost, SentimentShift
-from streams.buckets import SAMPLE_POSTS, BucketStats
+from streams.buckets import BucketStats
+from streams.query_ast import normalise
 from streams.terms import TermCounter
 
 DRIVING_TERMS = 5
+SAMPLE_POSTS = 5
 MIN_TERM_COUNT = 3
 MIN_GROWTH = 2.0
 CANDIDATE_TERMS = 40
@@ -80,13 +82,20 @@ def driving_terms(during: Sequence[BucketStats], before: Sequence[BucketStats]) 
     return [term for _, term in ranked[:DRIVING_TERMS]]
 
 
-def representative_posts(buckets: Sequence[BucketStats]) -> list[SamplePost]:
+def representative_posts(buckets: Sequence[BucketStats], terms: Sequence[DrivingTerm]) -> list[SamplePost]:
+    """One post per author, those with a driving term first, most engaged first."""
     best: dict[str, SamplePost] = {}
     for bucket in buckets:
         for post in bucket.samples:
             if post.author not in best or post.engagement > best[post.author].engagement:
                 best[post.author] = post
-    return sorted(best.values(), key=lambda p: (-p.engagement, p.created_at))[:SAMPLE_POSTS]
+    words = [t.term for t in terms if not t.term.startswith("site:")]
+
+    def on_topic(post: SamplePost) -> bool:
+        text = normalise(post.text)
+        return any(word in text for word in words)
+
+    return sorted(best.values(), key=lambda p: (not on_topic(p), -p.engagement, p.created_at))[:SAMPLE_POSTS]
 
 
 def _mean(total: float, count: int) -> float | None:
@@ -116,9 +125,10 @@ def explain(during: Sequence[BucketStats], before: Sequence[BucketStats]) -> Exp
     for bucket in during:
         sources.update(bucket.sources)
         languages.update(bucket.langs)
+    terms = driving_terms(during, before)
     return Explanation(
-        terms=driving_terms(during, before),
-        posts=representative_posts(during),
+        terms=terms,
+        posts=representative_posts(during, terms),
         sources=dict(sources.most_common()),
         languages=dict(languages.most_common()),
         sentiment=sentiment_shift(during, before),

@@ -20,7 +20,8 @@ from streams.terms import TermCounter, extract_terms
 
 MAX_AUTHORS = 20_000
 """Distinct authors kept per bucket; beyond this each new mention counts as a new author."""
-SAMPLE_POSTS = 5
+KEPT_POSTS = 12
+"""Most engaged posts kept per bucket; an alert shows five, those with its driving terms first."""
 SAMPLE_TEXT_CHARS = 280
 
 
@@ -83,7 +84,7 @@ class BucketStats:
     def _keep_sample(self, record: ScoredMention) -> None:
         mention = record.mention
         engagement = engagement_of(record)
-        full = len(self.samples) >= SAMPLE_POSTS
+        full = len(self.samples) >= KEPT_POSTS
         if mention.reshare_of is not None or (full and engagement <= self.samples[-1].engagement):
             return
         author = mention.author.handle or mention.author.id or mention.id
@@ -102,7 +103,7 @@ class BucketStats:
         )
         kept = [s for s in self.samples if s.author != author] + [sample]
         kept.sort(key=lambda s: (-s.engagement, s.created_at))
-        self.samples = kept[:SAMPLE_POSTS]
+        self.samples = kept[:KEPT_POSTS]
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from brandmon.schemas import Author, Engagement, Mention, ScoredMention, Sentiment
-from streams.buckets import SAMPLE_POSTS, BucketStats
+from streams.buckets import KEPT_POSTS, BucketStats
 from streams.rumour_signals import rumour_signals
 from streams.terms import TermCounter, extract_terms
 
@@ -122,13 +122,13 @@ def test_bucket_shares_and_sentiment() -> None:
 
 def test_samples_are_most_engaged_first_one_per_author_and_no_reshares() -> None:
     bucket = BucketStats(start=T0.timestamp())
-    for n in range(20):
-        bucket.add(scored(f"Acme post {n}", author=f"user{n % 8}", n=n, likes=n))
+    for n in range(40):
+        bucket.add(scored(f"Acme post {n}", author=f"user{n % 16}", n=n, likes=n))
     bucket.add(scored("Acme reshared", author="user99", n=99, likes=1000, reshare_of="mastodon:user1-1"))
     authors = [s.author for s in bucket.samples]
-    assert len(bucket.samples) == SAMPLE_POSTS
-    assert len(set(authors)) == SAMPLE_POSTS
-    assert [s.engagement for s in bucket.samples] == [19, 18, 17, 16, 15]
+    assert len(bucket.samples) == KEPT_POSTS
+    assert len(set(authors)) == KEPT_POSTS
+    assert [s.engagement for s in bucket.samples] == list(range(39, 39 - KEPT_POSTS, -1))
     assert "@user99" not in authors
 
 

@@ -109,7 +109,10 @@ def test_a_rumour_burst_alerts_within_two_buckets_explains_itself_and_resolves()
     records = list(background(rng, buckets))
     for step in range(3):
         records += rumour(burst_at + timedelta(seconds=step * BUCKET), 40, 1_000_000 + step * 100)
-    alerts = run(records, monitor())
+    popular = [
+        record("Acme opens a new store", f"star{k}", burst_at, 3_000_000 + k, likes=900) for k in range(6)
+    ]
+    alerts = run(records + popular, monitor())
 
     assert alerts[0].state == "opened"
     assert alerts[-1].state == "resolved"
@@ -122,6 +125,7 @@ def test_a_rumour_burst_alerts_within_two_buckets_explains_itself_and_resolves()
     assert all(t.new for t in opened.driving_terms if "recall" in t.term)
     assert len({p.author for p in opened.posts}) == len(opened.posts) >= 3
     assert opened.posts == sorted(opened.posts, key=lambda p: -p.engagement)
+    assert all("acme" in p.text.lower() and "anvil" in p.text.lower() for p in opened.posts), "on topic first"
     assert opened.rumour.enquiry_share > 0.2
     assert opened.sentiment.during is not None
     assert opened.sentiment.before is not None
