@@ -21,14 +21,30 @@ from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.live import Live
 
+from brandmon.alert_text import alert_report
 from brandmon.broker import EmbeddedBroker, free_port
 from brandmon.config import BrandmonConfig
 from brandmon.kafka import client_kwargs, ensure_topics
 from brandmon.live_view import LiveView
-from brandmon.schemas import SCORED_TOPIC, ScoredMention
+from brandmon.schemas import ALERTS_TOPIC, SCORED_TOPIC, Alert, ScoredMention
 from brandmon.settings import Settings
 from connectors.live_simulation import SimulationPlan, run_simulation
 
+DEMO_SPIKE_SETTINGS = {
+    "BRANDMON_SPIKE_BUCKET_SECONDS": "10",
+    "BRANDMON_SPIKE_LATENESS_SECONDS": "3",
+    "BRANDMON_SPIKE_WARMUP_SECONDS": "1200",
+    "BRANDMON_SPIKE_RESOLVE_SECONDS": "30",
+    "BRANDMON_SPIKE_COOLDOWN_SECONDS": "300",
+}
+"""A demo cannot wait a day for baselines: 10-second buckets, a short warm-up and quick resolution
+(each can still be set in the environment)."""
+DEMO_HISTORY_SECONDS = 2400.0
+"""Simulated past published first, so the detector has baselines when the live part begins."""
+DEMO_BURST_RAMP_SECONDS = 30.0
+DEMO_BURST_SECONDS = 150.0
+DEMO_BURST_PEAK_PER_SECOND = 10.0
+"""About three times the busiest brand's usual rate at its peak."""
 DRAIN_SECONDS = 15.0
 DRAIN_QUIET_SECONDS = 3.0
 """After the simulator stops, wait until no scored record arrived for this long (or DRAIN_SECONDS):
@@ -48,7 +64,7 @@ def start_worker(
     bootstrap: str, config_path: Path, metrics_port: int, data_dir: Path
 ) -> subprocess.Popen[bytes]:
     """A `brandmon worker` subprocess on the given broker; its log goes to `data_dir/worker.log`."""
-    env = dict(os.environ)
+    env = {**DEMO_SPIKE_SETTINGS, **os.environ}
     env.update(
         BRANDMON_KAFKA_BOOTSTRAP=bootstrap,
         BRANDMON_CONFIG=str(config_path),
@@ -75,9 +91,9 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> Non
             process.wait()
 
 
-async def _follow_scored(settings: Settings, bootstrap: str, view: LiveView, stop: asyncio.Event) -> None:
+async def _follow_output(settings: Settings, bootstrap: str, view: LiveView, stop: asyncio.Event) -> None:
     consumer = AIOKafkaConsumer(
-        SCORED_TOPIC, **client_kwargs(settings, bootstrap), auto_offset_reset="earliest"
+        SCORED_TOPIC, ALERTS_TOPIC, **client_kwargs(settings, bootstrap), auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -85,7 +101,10 @@ async def _follow_scored(settings: Settings, bootstrap: str, view: LiveView, sto
             batches = await consumer.getmany(timeout_ms=250)
             for records in batches.values():
                 for record in records:
-                    view.add(ScoredMention.model_validate_json(record.value))
+                    if record.topic == ALERTS_TOPIC:
+                        view.add_alert(Alert.model_validate_json(record.value))
+                    else:
+                        view.add(ScoredMention.model_validate_json(record.value))
     finally:
         await consumer.stop()
 
@@ -98,13 +117,21 @@ async def run_demo(settings: Settings, config: BrandmonConfig, options: DemoOpti
     metrics_port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="brandmon-demo-"))
     worker = start_worker(bootstrap, options.config_path, metrics_port, data_dir)
-    view = LiveView(config, f"http://127.0.0.1:{metrics_port}/metrics")
+    view = LiveView(config, f"http://127.0.0.1:{metrics_port}/metrics", live_since=time.time())
     view.status = f"broker {bootstrap} | worker log {data_dir / 'worker.log'}"
     stop_simulation, stop_view = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_simulation.set)
-    plan = SimulationPlan(seed=options.seed, rate=options.rate, burst_after=options.burst_after)
+    plan = SimulationPlan(
+        seed=options.seed,
+        rate=options.rate,
+        burst_after=options.burst_after,
+        burst_ramp_seconds=DEMO_BURST_RAMP_SECONDS,
+        burst_seconds=DEMO_BURST_SECONDS,
+        history_seconds=DEMO_HISTORY_SECONDS,
+        burst_peak_per_second=DEMO_BURST_PEAK_PER_SECOND,
+    )
     started = time.monotonic()
     simulation = asyncio.create_task(
         run_simulation(
@@ -117,7 +144,7 @@ async def run_demo(settings: Settings, config: BrandmonConfig, options: DemoOpti
             on_published=lambda n: setattr(view, "published", n),
         )
     )
-    follower = asyncio.create_task(_follow_scored(settings, bootstrap, view, stop_view))
+    follower = asyncio.create_task(_follow_output(settings, bootstrap, view, stop_view))
     try:
         with Live(view.render(), console=console, refresh_per_second=2, auto_refresh=False) as live:
             while not simulation.done():
@@ -151,5 +178,8 @@ async def run_demo(settings: Settings, config: BrandmonConfig, options: DemoOpti
     console.print()
     console.print(
         f"demo finished after {elapsed:.0f} s: {view.published} mentions published, "
-        f"{view.scored} scored brand records received"
+        f"{view.scored} scored brand records received (+{view.history} from the simulated past), "
+        f"{len(view.alerts)} alert messages"
     )
+    for alert in view.alerts:
+        console.print(alert_report(alert), markup=False, highlight=False)

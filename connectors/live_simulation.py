@@ -23,18 +23,30 @@ class SimulationPlan:
     burst_after: float | None = 45.0
     burst_brand: str | None = None
     burst_claim: str = "recall"
+    burst_ramp_seconds: float = 120.0
+    burst_seconds: float = 480.0
+    burst_peak_per_second: float = 6.0
+    history_seconds: float = 0.0
+    """Publish this much simulated past at once before going live, so baselines have history."""
 
 
 def build_simulator(config: BrandmonConfig, plan: SimulationPlan, start: datetime) -> Simulator:
+    """A simulator whose mentions begin `history_seconds` before `start` (the live start)."""
     burst = None
     if plan.burst_after is not None:
         brand = plan.burst_brand or config.brands[0].id
         if brand not in {b.id for b in config.brands}:
             raise ValueError(f"--burst-brand {brand!r} is not a configured brand id")
         burst = RumourBurst(
-            brand_id=brand, claim=plan.burst_claim, start=start + timedelta(seconds=plan.burst_after)
+            brand_id=brand,
+            claim=plan.burst_claim,
+            start=start + timedelta(seconds=plan.burst_after),
+            ramp_seconds=plan.burst_ramp_seconds,
+            duration_seconds=plan.burst_seconds,
+            peak_per_second=plan.burst_peak_per_second,
         )
-    return Simulator(config.brands, seed=plan.seed, base_rate_per_second=plan.rate, burst=burst, start=start)
+    past = start - timedelta(seconds=plan.history_seconds)
+    return Simulator(config.brands, seed=plan.seed, base_rate_per_second=plan.rate, burst=burst, start=past)
 
 
 async def run_simulation(
@@ -59,7 +71,7 @@ async def run_simulation(
     if publisher is not None:
         await publisher.start()
     published = 0
-    last = start
+    last = start - timedelta(seconds=plan.history_seconds)
     try:
         while not stop.is_set():
             await asyncio.sleep(TICK_SECONDS)
