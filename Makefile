@@ -37,6 +37,9 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.worker_throughput
+	$(BIN)/python -m bench.query_matching
+	$(BIN)/python -m bench.sentiment_accuracy
+	$(BIN)/python -m bench.nab_score
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
