@@ -118,6 +118,15 @@ def median_spacing(rows: list[CountRow]) -> int:
     return max(1, round(statistics.median(gaps)))
 
 
+SENSITIVITY = click.option(
+    "--sensitivity",
+    type=click.Choice([level.value for level in Sensitivity]),
+    default=Sensitivity.BALANCED.value,
+    show_default=True,
+    help="Alert sensitivity preset: fewer alerts, balanced, or more (earlier, smaller spikes).",
+)
+
+
 @click.group()
 def backtest() -> None:
     """Replay historical data through brandmon's detectors, offline (no Kafka)."""
@@ -125,13 +134,7 @@ def backtest() -> None:
 
 @backtest.command()
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
-@click.option(
-    "--sensitivity",
-    type=click.Choice([level.value for level in Sensitivity]),
-    default=Sensitivity.BALANCED.value,
-    show_default=True,
-    help="Alert sensitivity preset: fewer alerts, balanced, or more (earlier, smaller spikes).",
-)
+@SENSITIVITY
 @click.option("--bucket", default=None, help="Bucket size: 1m, 5m, 1h, 1d ... [default: median row spacing]")
 def counts(file: TextIO, sensitivity: str, bucket: str | None) -> None:
     """Score a `timestamp,value` CSV of bucket counts (FILE or - for stdin).
@@ -167,13 +170,7 @@ def counts(file: TextIO, sensitivity: str, bucket: str | None) -> None:
 @backtest.command()
 @click.argument("file", type=click.File("rb"))
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
-@click.option(
-    "--sensitivity",
-    type=click.Choice([level.value for level in Sensitivity]),
-    default=Sensitivity.BALANCED.value,
-    show_default=True,
-    help="Alert sensitivity preset.",
-)
+@SENSITIVITY
 @click.option("--bucket", default="1m", show_default=True, help="Bucket size: 1m, 5m, 1h ...")
 @click.option("--json", "as_json", is_flag=True, help="Print alerts as brandmon.alerts.v1 JSON lines.")
 def mentions(file: BinaryIO, config_path: Path | None, sensitivity: str, bucket: str, as_json: bool) -> None:
