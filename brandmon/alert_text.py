@@ -16,8 +16,9 @@ def _mean(value: float | None) -> str:
 def alert_line(alert: Alert) -> str:
     terms = ", ".join(f"{t.term} x{t.growth:g}" for t in alert.driving_terms[:3]) or "none"
     rumour = alert.rumour
+    kind = " likely rumour," if rumour.likely_rumour else ""
     return (
-        f"{alert.bucket_start:%Y-%m-%d %H:%M:%S} {alert.state.upper()} {alert.severity} "
+        f"{alert.bucket_start:%Y-%m-%d %H:%M:%S} {alert.state.upper()} {alert.severity}{kind} "
         f"{alert.brand_name} '{alert.topic}': {alert.observed} authors vs {alert.expected:.1f} expected | "
         f"terms {terms} | enquiries {rumour.enquiry_share:.0%} corrections {rumour.correction_share:.0%}"
     )

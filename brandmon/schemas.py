@@ -182,6 +182,11 @@ class RumourEvidence(_Model):
     expected_authors: float = Field(ge=0.0)
     sources: int = Field(ge=0, description="Distinct sources in the alert's buckets.")
     novelty: float = Field(ge=0.0, le=1.0, description="Share of driving terms that are new.")
+    likely_rumour: bool = Field(
+        default=False,
+        description="Enquiries and corrections together make at least 10% of the posts, across two or "
+        "more sources: people are asking whether a claim is true, not just sharing news.",
+    )
 
 
 class Alert(_Model):

@@ -19,6 +19,8 @@ from streams.terms import TermCounter
 
 DRIVING_TERMS = 5
 SAMPLE_POSTS = 5
+RUMOUR_SHARE = 0.10
+"""Share of enquiry + correction posts above which a spike reads as a rumour (see RumourEvidence)."""
 MIN_TERM_COUNT = 3
 MIN_GROWTH = 2.0
 CANDIDATE_TERMS = 40
@@ -44,6 +46,7 @@ class Explanation:
     def rumour(self, unique_authors: int, expected_authors: float) -> RumourEvidence:
         share = (lambda n: n / self.mentions) if self.mentions else (lambda n: 0.0)
         new = sum(t.new for t in self.terms)
+        questioned = share(self.enquiries) + share(self.corrections)
         return RumourEvidence(
             enquiry_share=share(self.enquiries),
             correction_share=share(self.corrections),
@@ -52,6 +55,7 @@ class Explanation:
             expected_authors=max(0.0, round(expected_authors, 3)),
             sources=self.source_count,
             novelty=new / len(self.terms) if self.terms else 0.0,
+            likely_rumour=questioned >= RUMOUR_SHARE and self.source_count >= 2,
         )
 
 

@@ -127,6 +127,7 @@ def test_a_rumour_burst_alerts_within_two_buckets_explains_itself_and_resolves()
     assert opened.posts == sorted(opened.posts, key=lambda p: -p.engagement)
     assert all("acme" in p.text.lower() and "anvil" in p.text.lower() for p in opened.posts), "on topic first"
     assert opened.rumour.enquiry_share > 0.2
+    assert opened.rumour.likely_rumour
     assert opened.sentiment.during is not None
     assert opened.sentiment.before is not None
     assert opened.sentiment.during < opened.sentiment.before
@@ -174,3 +175,18 @@ def test_buckets_close_in_order_without_gaps(lateness: int) -> None:
     starts = [c.bucket.start for c in m.closed]
     assert starts == [START.timestamp() + 60 * i for i in range(len(starts))]
     assert [c.bucket.mentions for c in m.closed][:8] == [1, 0, 0, 1, 0, 0, 0, 1]
+
+
+def test_a_news_burst_alerts_but_does_not_read_as_a_rumour() -> None:
+    rng = random.Random(6)
+    burst_at = START + timedelta(days=1, hours=14)
+    records = list(background(rng, DAYS * 86400 // BUCKET))
+    for step in range(3):
+        at = burst_at + timedelta(seconds=step * BUCKET)
+        records += [
+            record("Acme opens a giant anvil factory in Aarhus", f"news{k}", at, 4_000_000 + step * 100 + k)
+            for k in range(40)
+        ]
+    alerts = run(records, monitor())
+    assert alerts[0].state == "opened"
+    assert not alerts[0].rumour.likely_rumour
