@@ -72,29 +72,35 @@ class LanguageIdentifier:
         return LanguageDetectorBuilder.from_languages(*(lingua_language(c) for c in self._detectable)).build()
 
     def detect(self, text: str, declared: str | None = None) -> str:
-        detected = self._detect(text)
-        if detected == UNDETERMINED:
-            declared_primary = primary_subtag(declared)
-            if declared_primary in self.languages:
-                return declared_primary
+        declared_primary = primary_subtag(declared)
+        hint = declared_primary if declared_primary in self.languages else None
+        detected = self._detect(text, hint)
+        if detected == UNDETERMINED and hint is not None:
+            return hint
         return detected
 
-    def _detect(self, text: str) -> str:
+    def _detect(self, text: str, hint: str | None) -> str:
         start = _NOISE.sub(" ", text[: DETECT_CHARS * 4])[:DETECT_CHARS]
         words = _WORD.findall(start.casefold())
         if len(words) < MIN_WORDS:
             return UNDETERMINED
-        clear = self._by_function_words(words)
+        hits = self._function_word_hits(words)
+        clear = self._clear_winner(hits)
         if clear is not None:
             return clear
+        if hint is not None and hits and _agrees(hint, hits):
+            return hint
         top = self._detector.compute_language_confidence_values(" ".join(words))[0]
         return top.language.iso_code_639_1.name.lower() if top.value >= MIN_CONFIDENCE else UNDETERMINED
 
-    def _by_function_words(self, words: Iterable[str]) -> str | None:
+    def _function_word_hits(self, words: Iterable[str]) -> dict[str, int]:
         hits: dict[str, int] = {}
         for word in words:
             for lang in self._words_to_languages.get(word, ()):
                 hits[lang] = hits.get(lang, 0) + 1
+        return hits
+
+    def _clear_winner(self, hits: dict[str, int]) -> str | None:
         if not hits:
             return None
         ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
@@ -103,3 +109,9 @@ class LanguageIdentifier:
         if best in self.languages and best_hits >= 3 and best_hits >= 2 * runner_up:
             return best
         return None
+
+
+def _agrees(hint: str, hits: dict[str, int]) -> bool:
+    """The declared language has at least two function words and no language has more: the
+    platform's word is then cheaper evidence than lingua's (~60-165 us) and as good."""
+    return hits.get(hint, 0) >= 2 and hits[hint] >= max(hits.values())
