@@ -26,6 +26,11 @@ ENQUIRY_PATTERNS = (
     r"\bheard that\b",
     r"\bapparently\b",
     r"\ballegedly\b",
+    r"(source|sources|proof|evidence|link)\s*\?",
+    r"any (proof|evidence|source)",
+    r"(can|could) you confirm",
+    r"(is|has) (this|that|it) (been )?confirmed",
+    r"how do (you|they|we) know",
     # German
     r"stimmt (es|das)",
     r"ist (das|es) wahr",
@@ -53,13 +58,15 @@ CORRECTION_PATTERNS = (
     r"\bfalse (claim|report|rumou?r|story)",
     r"\bmisinformation\b",
     r"\bfact[- ]?check",
+    r"\b(lies|liar|lying)\b",
+    r"(that|this|it)('s| is) (wrong|false)",
     # German
     r"(das )?stimmt nicht",
     r"\bnicht wahr\b",
     r"\bfalschmeldung",
     r"\bfake\b",
     r"\bfalsch\b",
-    r"\bdementi",
+    r"\bdementi(?!a)",
     r"\bwiderlegt",
     # Danish
     r"det passer ikke",
