@@ -110,6 +110,12 @@ class StreamMetrics:
             ["brand"],
             registry=registry,
         )
+        self.future_mentions = Counter(
+            "brandmon_future_mentions",
+            "Mentions dated more than an hour ahead of the worker's clock, left out of spike detection.",
+            ["brand"],
+            registry=registry,
+        )
         Info("brandmon_build", "brandmon build information.", registry=registry).info(
             {"version": __version__, "python": platform.python_version()}
         )

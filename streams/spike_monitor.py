@@ -25,6 +25,9 @@ from streams.spike_detector import Decision, DetectorSettings, SpikeDetector
 DETECTOR = f"brandmon-spike/{__version__}"
 HISTORY_BUCKETS = 180
 """Closed buckets kept for explanations: the spike itself and the time before it."""
+MAX_GAP_SECONDS = 14 * 86400
+"""A series that jumps further than this (a stray old timestamp, a long outage) restarts there
+instead of closing millions of empty buckets; what it skips is counted as late."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,11 @@ class BrandMonitor:
             if not self.open or min(self.open) > last_closable:
                 return []
             self.next_start = min(self.open)
+        if last_closable - self.next_start > MAX_GAP_SECONDS:
+            restart = self.bucket_start(last_closable - MAX_GAP_SECONDS)
+            for start in [start for start in self.open if start < restart]:
+                self.late += self.open.pop(start).mentions
+            self.next_start = restart
         alerts: list[Alert] = []
         while self.next_start <= last_closable:
             bucket = self.open.pop(self.next_start, None) or BucketStats(start=self.next_start)

@@ -30,6 +30,9 @@ from streams.spike_monitor import BrandMonitor, MonitorSettings
 
 log = logging.getLogger(__name__)
 ARRIVAL_WINDOW_SECONDS = 3
+FUTURE_TOLERANCE_SECONDS = 3600
+"""Mentions dated further ahead of the clock are counted (`brandmon_future_mentions_total`) and
+left out: one wrong timestamp must not move the watermark and close everyone's buckets."""
 
 
 def monitor_settings(settings: Settings) -> MonitorSettings:
@@ -81,13 +84,18 @@ class SpikeTracker:
         name = self._names.get(record.brand)
         if name is None:
             return
+        event_time = record.mention.created_at.timestamp()
+        now = self._clock()
+        if event_time > now + FUTURE_TOLERANCE_SECONDS:
+            if self._metrics is not None:
+                self._metrics.future_mentions.labels(record.brand).inc()
+            return
         monitor = self.monitors.get(record.brand)
         if monitor is None:
             monitor = self.monitors[record.brand] = BrandMonitor(record.brand, name, self._settings)
         if not monitor.add(record) and self._metrics is not None:
             self._metrics.late_mentions.labels(record.brand).inc()
-        self._last_arrival = now = self._clock()
-        event_time = record.mention.created_at.timestamp()
+        self._last_arrival = now
         self._newest_event = max(self._newest_event, event_time)
         second = float(int(now))
         if self._arrivals and self._arrivals[-1][0] == second:

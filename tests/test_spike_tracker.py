@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
@@ -130,3 +131,28 @@ def test_a_worker_that_starts_on_old_history_does_not_count_it_late() -> None:
     tracker.advance()
     tracker.add(record("Acme", "a", START, 1))
     assert tracker.monitors["acme"].late == 0
+
+
+def test_a_wrong_timestamp_neither_stalls_nor_closes_everyones_buckets() -> None:
+    registry = CollectorRegistry()
+    clock = Clock((START + timedelta(hours=1)).timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"},
+        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
+        StreamMetrics(["acme"], registry),
+        clock,
+    )
+    tracker.add(record("Acme", "a", START + timedelta(minutes=50), 1))
+    tracker.add(record("Acme", "z", START + timedelta(days=30_000), 2))  # year 2106
+    assert registry.get_sample_value("brandmon_future_mentions_total", {"brand": "acme"}) == 1
+    tracker.add(record("Acme", "old", START - timedelta(days=365 * 20), 3))  # 2004: opens an ancient bucket
+    clock.now += 5
+    tracker.advance()
+    tracker.add(record("Acme", "b", START + timedelta(minutes=59), 4))
+    clock.now += 120
+    started = time.perf_counter()
+    tracker.advance()
+    assert time.perf_counter() - started < 5, "no millions of empty buckets"
+    monitor = tracker.monitors["acme"]
+    assert monitor.late == 1, "the 2004 mention is counted as late, not lost silently"
+    assert sum(c.bucket.mentions for c in monitor.closed) == 2
