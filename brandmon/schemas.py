@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 RAW_TOPIC = "brandmon.mentions.raw.v1"
 SCORED_TOPIC = "brandmon.mentions.scored.v1"
@@ -72,15 +72,43 @@ class Mention(_Model):
     reshare_of: str | None = Field(default=None, max_length=530, description="Id of the reshared post.")
     reply_to: str | None = Field(default=None, max_length=530, description="Id of the parent post.")
     engagement: Engagement = Field(default_factory=Engagement)
+    edited_at: UtcDatetime | None = Field(
+        default=None,
+        description="Set on an edit: the same id with new text. The newest `edited_at` wins downstream.",
+    )
+
+
+class Deletion(_Model):
+    """The platform deleted (or hid) a mention: consumers should drop what they derived from it."""
+
+    id: str = Field(pattern=MENTION_ID, description="Id of the deleted mention.")
+    deleted_at: UtcDatetime = Field(description="When the connector learnt of the deletion (UTC).")
 
 
 class RawBatch(_Model):
-    """Value of `brandmon.mentions.raw.v1`: a batch of mentions that hash to one partition.
+    """Value of `brandmon.mentions.raw.v1`: mentions (and deletions) that hash to one partition.
 
-    A bare `Mention` object is accepted on the topic too, for third-party producers.
+    A bare `Mention` object is accepted on the topic too, for third-party producers. A deletion is
+    published in a batch keyed by the deleted mention's id, so it follows the mention's partition.
     """
 
-    mentions: list[Mention] = Field(min_length=1)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["mentions"], "properties": {"mentions": {"minItems": 1}}},
+                {"required": ["deletions"], "properties": {"deletions": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    mentions: list[Mention] = Field(default_factory=list)
+    deletions: list[Deletion] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RawBatch:
+        if not self.mentions and not self.deletions:
+            raise ValueError("a batch needs at least one mention or deletion")
+        return self
 
 
 SentimentLabel = Literal["negative", "neutral", "positive"]

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
 from brandmon.kafka import client_kwargs, ensure_topics
-from brandmon.schemas import MAX_MESSAGE_BYTES, RAW_TOPIC, Mention
+from brandmon.schemas import MAX_MESSAGE_BYTES, RAW_TOPIC, Deletion, Mention
 from brandmon.settings import Settings
 
 _BATCH_OPEN = b'{"mentions":['
@@ -112,6 +112,20 @@ class MentionPublisher:
             batches[-1].add(encoded)
             if len(batches[-1].encoded) >= limit:
                 await self._send(partition)
+
+    async def delete(self, deletions: Iterable[Deletion]) -> None:
+        """Publish deletions, each keyed by the deleted mention's id so it lands on that mention's
+        partition after anything still buffered there (a consumer sees the mention first)."""
+        self._raise_linger_error()
+        for deletion in deletions:
+            partition = partition_for(deletion.id, self._partitions)
+            await self._send(partition)
+            value = orjson.dumps({"deletions": [deletion.model_dump(mode="python")]}, option=orjson.OPT_UTC_Z)
+            future = await self._producer.send(
+                self._topic, value=value, key=deletion.id.encode(), partition=partition
+            )
+            self._in_flight.add(future)
+            future.add_done_callback(self._in_flight.discard)
 
     async def flush(self) -> None:
         self._raise_linger_error()

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from brandmon.schemas import MAX_MESSAGE_BYTES, DeadLetterReason, Mention
+from brandmon.schemas import MAX_MESSAGE_BYTES, DeadLetterReason, Deletion, Mention
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class Rejected:
 class Decoded:
     mentions: list[Mention]
     rejected: list[Rejected]
+    deletions: tuple[Deletion, ...] = ()
 
 
 def _validation_reason(error: ValidationError) -> DeadLetterReason:
@@ -71,20 +72,32 @@ def decode_raw(value: bytes | None) -> Decoded:
     except orjson.JSONDecodeError as error:
         reason: DeadLetterReason = "invalid_utf8" if "UTF-8" in str(error) else "invalid_json"
         return Decoded([], [Rejected(reason, str(error)[:500], original)])
-    if isinstance(document, dict) and "mentions" in document:
-        items = document["mentions"]
-        if not isinstance(items, list) or not items:
-            return Decoded([], [Rejected("invalid_field", "mentions: expected a non-empty list", original)])
-        mentions: list[Mention] = []
-        rejected: list[Rejected] = []
-        for index, item in enumerate(items):
-            result = _validate(item, b"", index)
-            if isinstance(result, Mention):
-                mentions.append(result)
-            else:
-                rejected.append(Rejected(result.reason, result.detail, orjson.dumps(item), index))
-        return Decoded(mentions, rejected)
+    if isinstance(document, dict) and ("mentions" in document or "deletions" in document):
+        return _decode_batch(document, original)
     result = _validate(document, original, None)
     if isinstance(result, Mention):
         return Decoded([result], [])
     return Decoded([], [result])
+
+
+def _decode_batch(document: dict[str, Any], original: bytes) -> Decoded:
+    items, deleted = document.get("mentions", []), document.get("deletions", [])
+    if not isinstance(items, list) or not isinstance(deleted, list) or not (items or deleted):
+        detail = "mentions, deletions: expected lists, not both empty"
+        return Decoded([], [Rejected("invalid_field", detail, original)])
+    mentions: list[Mention] = []
+    rejected: list[Rejected] = []
+    for index, item in enumerate(items):
+        result = _validate(item, b"", index)
+        if isinstance(result, Mention):
+            mentions.append(result)
+        else:
+            rejected.append(Rejected(result.reason, result.detail, orjson.dumps(item), index))
+    deletions: list[Deletion] = []
+    for item in deleted:
+        try:
+            deletions.append(Deletion.model_validate(item))
+        except (ValidationError, OverflowError) as error:
+            detail = f"deletion: {error}"[:500]
+            rejected.append(Rejected("invalid_field", detail, orjson.dumps(item)))
+    return Decoded(mentions, rejected, tuple(deletions))

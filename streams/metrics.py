@@ -51,6 +51,9 @@ class StreamMetrics:
         self.duplicates = Counter(
             "brandmon_duplicates", "Mentions dropped because their id was seen recently.", registry=registry
         )
+        self.deletions = Counter(
+            "brandmon_deletions", "Deletions of mentions reported by connectors.", registry=registry
+        )
         self.replays_skipped = Counter(
             "brandmon_replays_skipped",
             "Window updates skipped because their source offset was already applied (after a restart).",

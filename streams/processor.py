@@ -3,6 +3,8 @@
 decode -> dead-letter the bad -> drop recent duplicates -> match, detect language, score ->
 publish scored records and dead letters (awaited, so Kafka has them before the offset can be
 committed) -> add the batch to each (brand, window) once, skipping offsets already applied.
+An edit (same id, later `edited_at`) is scored and published so consumers can correct, but not
+counted again; deletions are counted (`brandmon_deletions_total`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from brandmon.schemas import (
     SCORED_TOPIC,
     DeadLetter,
     DeadLetterOrigin,
+    Mention,
     ScoredMention,
     dumps,
 )
@@ -33,6 +36,13 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[list[tuple[str, bytes | None, bytes]]], Awaitable[None]]
 """Publishes (topic, key, value) records and returns once Kafka acknowledged all of them."""
+
+
+def dedup_key(mention: Mention) -> str:
+    """An edit is new information: it is the same mention id with a later `edited_at`."""
+    if mention.edited_at is None:
+        return mention.id
+    return f"{mention.id}@{mention.edited_at.isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +87,9 @@ class MentionProcessor:
             self._seen[mention_id] = True
         for reason in rejected:
             self._metrics.dead_letters.labels(reason.reason).inc()
-        self._count(message, scored, windows)
+        self._count(message, [r for r in scored if r.mention.edited_at is None], windows)
+        if decoded is not None and decoded.deletions:
+            self._metrics.deletions.inc(len(decoded.deletions))
         if decoded is not None and decoded.mentions:
             self._metrics.observe_partition(
                 message.partition,
@@ -94,10 +106,11 @@ class MentionProcessor:
         rejected = list(decoded.rejected)
         scored: list[ScoredMention] = []
         for mention in decoded.mentions:
-            if mention.id in self._seen or mention.id in fresh_ids:
+            key = dedup_key(mention)
+            if key in self._seen or key in fresh_ids:
                 self._metrics.duplicates.inc()
                 continue
-            fresh_ids.add(mention.id)
+            fresh_ids.add(key)
             try:
                 result = self._scorer.score(mention, only_if_matched=True)
             except Exception as error:  # one pathological text must not cost its neighbours

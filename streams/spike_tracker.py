@@ -82,7 +82,7 @@ class SpikeTracker:
 
     def add(self, record: ScoredMention) -> None:
         name = self._names.get(record.brand)
-        if name is None:
+        if name is None or record.mention.edited_at is not None:  # an edit is not a new mention
             return
         event_time = record.mention.created_at.timestamp()
         now = self._clock()

@@ -21,11 +21,12 @@ from brandmon.schemas import (
     MAX_MESSAGE_BYTES,
     RAW_TOPIC,
     SCORED_TOPIC,
+    Deletion,
     ScoredMention,
     schema_filename,
 )
 from brandmon.settings import Settings
-from connectors.publisher import partition_for
+from connectors.publisher import MentionPublisher, partition_for
 from tests.conftest import REPO, wait_for
 from tests.kafka_helpers import (
     WINDOW_CHANGELOG,
@@ -258,3 +259,33 @@ def test_publisher_delivers_every_mention_once_in_batches_on_the_id_partition(se
         assert key == batch[0]["id"].encode()
         seen.update(item["id"] for item in batch)
     assert seen == Counter(m.id for m in mentions)
+
+
+def test_edits_and_deletions_reach_the_stream_on_the_mentions_partition(
+    settings: Settings, start_worker
+) -> None:
+    original = mention(1, "acme is great")
+    edited = original.model_copy(update={"text": "acme is awful", "edited_at": original.created_at})
+    deletion = Deletion(id=original.id, deleted_at=original.created_at)
+
+    async def produce() -> None:
+        async with MentionPublisher(settings, settings.kafka_bootstrap or "") as publisher:
+            await publisher.publish([original, edited])
+            await publisher.delete([deletion])
+
+    worker = start_worker()
+    asyncio.run(produce())
+    raw = asyncio.run(read_topic(settings, RAW_TOPIC, lambda r: len(r) >= 2, give_up_after=30))
+    assert [key for key, _ in raw] == [original.id.encode(), original.id.encode()]
+    assert orjson.loads(raw[-1][1]) == {"deletions": [orjson.loads(deletion.model_dump_json())]}
+
+    scored = _scored(asyncio.run(read_topic(settings, SCORED_TOPIC, lambda r: len(r) >= 2, give_up_after=60)))
+    assert [r.mention.text for r in scored] == ["acme is great", "acme is awful"]
+
+    def deletion_counted() -> bool:
+        return metric_sum(scrape(worker.metrics_url), "brandmon_deletions_total") == 1
+
+    wait_for(deletion_counted, 30, "the deletion in /metrics")
+    samples = scrape(worker.metrics_url)
+    assert metric_sum(samples, "brandmon_dlq_total") == 0
+    assert metric_sum(samples, "brandmon_mentions_total", brand="acme") == 1, "an edit is not counted again"

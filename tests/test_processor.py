@@ -286,6 +286,26 @@ async def test_duplicate_id_within_one_batch_is_dropped(harness: Harness) -> Non
     assert harness.store.values[("acme@0", T0)][0] == 1
 
 
+async def test_an_edit_is_published_with_its_new_text_but_not_counted_again(harness: Harness) -> None:
+    await harness.processor.handle(raw(batch(mention("1", EN_ACME)), offset=1), harness.store)
+    edited = mention("1", "Acme anvils broke, terrible", edited_at="2024-05-01T12:05:00Z")
+    await harness.processor.handle(raw(batch(edited), offset=2), harness.store)
+    await harness.processor.handle(raw(batch(edited), offset=3), harness.store)  # the same edit again
+    texts = [record.mention.text for _, record in harness.sent.scored()]
+    assert texts == [EN_ACME, "Acme anvils broke, terrible"]
+    assert harness.sent.scored()[1][1].mention.edited_at is not None
+    assert harness.store.values[("acme@0", T0)][0] == 1
+    assert harness.sample("brandmon_duplicates_total") == 1
+
+
+async def test_deletions_are_accepted_and_counted_not_dead_lettered(harness: Harness) -> None:
+    deletion = {"id": "rss:1", "deleted_at": "2024-05-01T12:06:00Z"}
+    await harness.processor.handle(raw(orjson.dumps({"deletions": [deletion]})), harness.store)
+    await harness.processor.handle(raw(orjson.dumps({"deletions": [{"id": "no id"}]})), harness.store)
+    assert harness.sample("brandmon_deletions_total") == 1
+    assert [letter["reason"] for letter in harness.sent.dead_letters()] == ["invalid_field"]
+
+
 async def test_replay_after_restart_does_not_count_twice(harness: Harness) -> None:
     message = raw(batch(mention("1", EN_BOTH), mention("2", NL_ACME)), offset=42, partition=1)
     await harness.processor.handle(message, harness.store)

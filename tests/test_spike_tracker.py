@@ -156,3 +156,13 @@ def test_a_wrong_timestamp_neither_stalls_nor_closes_everyones_buckets() -> None
     monitor = tracker.monitors["acme"]
     assert monitor.late == 1, "the 2004 mention is counted as late, not lost silently"
     assert sum(c.bucket.mentions for c in monitor.closed) == 2
+
+
+def test_an_edit_is_not_a_second_mention() -> None:
+    tracker = SpikeTracker({"acme": "Acme"}, MonitorSettings())
+    original = record("Acme", "a", START, 1)
+    tracker.add(original)
+    tracker.add(
+        original.model_copy(update={"mention": original.mention.model_copy(update={"edited_at": START})})
+    )
+    assert sum(b.mentions for b in tracker.monitors["acme"].open.values()) == 1
