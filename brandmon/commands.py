@@ -135,3 +135,46 @@ def check_config(path: Path | None) -> None:
     click.echo(
         f"ok: {len(config.brands)} brands, {len(groups)} competitor groups, {len(config.sources)} sources"
     )
+
+
+@click.command()
+@click.argument("name")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
+@click.option("--dry-run", is_flag=True, help="Print the mentions as JSON lines instead of publishing them.")
+@click.option("--limit", type=int, default=None, help="Stop after this many mentions.")
+def connect(name: str, config_path: Path | None, dry_run: bool, limit: int | None) -> None:
+    """Run the configured source NAME: publish its mentions to the raw topic (or --dry-run).
+
+    Publishing resumes from the source's saved cursor (under BRANDMON_DATA_DIR/cursors), saved
+    only after Kafka acknowledged the mentions; --dry-run reads from the start and saves nothing.
+    """
+    from brandmon.cli import load_config_or_exit, load_settings, prepare_kafka
+    from connectors.checkpoint import CheckpointStore
+    from connectors.health import SourceMetrics
+    from connectors.publisher import MentionPublisher
+    from connectors.registry import build_source
+    from connectors.runner import DryRunSink, KafkaSink, run_source
+
+    settings = load_settings()
+    config = load_config_or_exit(config_path or settings.config)
+    entry = next((s for s in config.sources if s.name == name), None)
+    if entry is None:
+        names = ", ".join(s.name for s in config.sources) or "none"
+        raise click.BadParameter(
+            f"no source named {name!r} in the config (configured: {names})", param_hint="NAME"
+        )
+    try:
+        source = build_source(entry.kind, entry.name, entry.options, SourceMetrics())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+    async def publish(bootstrap: str) -> int:
+        async with MentionPublisher(settings, bootstrap) as publisher:
+            store = CheckpointStore(settings.data_dir / "cursors")
+            return await run_source(source, KafkaSink(publisher), store, limit=limit)
+
+    if dry_run:
+        sent = asyncio.run(run_source(source, DryRunSink(), None, limit=limit))
+    else:
+        sent = asyncio.run(publish(prepare_kafka(settings)))
+    click.echo(f"{name}: {sent} mentions {'printed' if dry_run else 'published'}", err=True)
