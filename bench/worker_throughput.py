@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from brandmon.broker import EmbeddedBroker, free_port
 from brandmon.config import load_config
-from brandmon.demo import start_worker, stop_process
+from brandmon.processes import start_worker, stop_process
 from brandmon.schemas import RAW_TOPIC, Mention
 from brandmon.settings import Settings
 from connectors.publisher import MentionPublisher, encode_mention, partition_for

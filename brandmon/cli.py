@@ -73,9 +73,9 @@ def _register_commands() -> click.Group:
     from faust.cli.faust import cli
 
     from brandmon.backtest import backtest
-    from brandmon.commands import check_config, connect, demo, schemas, score, simulate
+    from brandmon.commands import check_config, connect, demo, run_command, schemas, score, simulate
 
-    for command in (demo, simulate, score, schemas, check_config, connect):
+    for command in (demo, simulate, score, schemas, check_config, connect, run_command):
         cli.add_command(command)
     cli.add_command(backtest)
     cli.help = "brandmon: real-time brand monitoring. Faust's worker commands plus brandmon's own."

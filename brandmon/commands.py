@@ -178,3 +178,16 @@ def connect(name: str, config_path: Path | None, dry_run: bool, limit: int | Non
     else:
         sent = asyncio.run(publish(prepare_kafka(settings)))
     click.echo(f"{name}: {sent} mentions {'printed' if dry_run else 'published'}", err=True)
+
+
+@click.command("run")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
+def run_command(config_path: Path | None) -> None:
+    """Run every configured connector and a worker together until Ctrl-C."""
+    from brandmon.cli import load_config_or_exit, load_settings, prepare_kafka
+    from brandmon.run_all import run_all
+
+    settings = load_settings()
+    path = config_path or settings.config
+    config = load_config_or_exit(path)
+    asyncio.run(run_all(settings, config, path.resolve(), prepare_kafka(settings)))

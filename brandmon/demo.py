@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from brandmon.broker import EmbeddedBroker, free_port
 from brandmon.config import BrandmonConfig
 from brandmon.kafka import client_kwargs, ensure_topics
 from brandmon.live_view import LiveView
+from brandmon.processes import start_worker, stop_process
 from brandmon.schemas import ALERTS_TOPIC, SCORED_TOPIC, Alert, ScoredMention
 from brandmon.settings import Settings
 from connectors.live_simulation import SimulationPlan, run_simulation
@@ -60,37 +58,6 @@ class DemoOptions:
     burst_after: float
 
 
-def start_worker(
-    bootstrap: str, config_path: Path, metrics_port: int, data_dir: Path
-) -> subprocess.Popen[bytes]:
-    """A `brandmon worker` subprocess on the given broker; its log goes to `data_dir/worker.log`."""
-    env = {**DEMO_SPIKE_SETTINGS, **os.environ}
-    env.update(
-        BRANDMON_KAFKA_BOOTSTRAP=bootstrap,
-        BRANDMON_CONFIG=str(config_path),
-        BRANDMON_METRICS_PORT=str(metrics_port),
-        BRANDMON_DATA_DIR=str(data_dir / "faust"),
-    )
-    log = (data_dir / "worker.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "brandmon.cli", "worker", "--loglevel", "warn"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 async def _follow_output(settings: Settings, bootstrap: str, view: LiveView, stop: asyncio.Event) -> None:
     consumer = AIOKafkaConsumer(
         SCORED_TOPIC, ALERTS_TOPIC, **client_kwargs(settings, bootstrap), auto_offset_reset="earliest"
@@ -116,7 +83,7 @@ async def run_demo(settings: Settings, config: BrandmonConfig, options: DemoOpti
     await ensure_topics(settings, bootstrap)
     metrics_port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="brandmon-demo-"))
-    worker = start_worker(bootstrap, options.config_path, metrics_port, data_dir)
+    worker = start_worker(bootstrap, options.config_path, metrics_port, data_dir, DEMO_SPIKE_SETTINGS)
     view = LiveView(config, f"http://127.0.0.1:{metrics_port}/metrics", live_since=time.time())
     view.status = f"broker {bootstrap} | worker log {data_dir / 'worker.log'}"
     stop_simulation, stop_view = asyncio.Event(), asyncio.Event()

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     metrics_host: str = Field(default="127.0.0.1", description="Bind address of the /metrics server.")
     metrics_port: int = Field(default=9466, ge=0, le=65535, description="0 picks a free port.")
+    connector_metrics_port: int = Field(
+        default=9467, ge=0, le=65535, description="`/metrics` of `brandmon run`'s connectors."
+    )
     web_enabled: bool = Field(default=False, description="Faust's own web server (exposes tables).")
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
