@@ -11,6 +11,7 @@ from connectors.source import Source, SourceContext
 
 SOURCE_CLASSES = {
     "replay": "connectors.replay:ReplaySource",
+    "bluesky": "connectors.bluesky:BlueskySource",
 }
 """kind -> `module:Class`. A kind listed in the config schema but not here is not built yet."""
 
