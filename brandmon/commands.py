@@ -8,8 +8,10 @@ from pathlib import Path
 
 import click
 import orjson
+from prometheus_client import CollectorRegistry
 
 from brandmon import schemas as contract
+from brandmon.config import BrandmonConfig
 
 CONFIG_HELP = "Brand/source YAML file [env: BRANDMON_CONFIG]"
 
@@ -118,6 +120,22 @@ def schemas(write: bool, directory: Path) -> None:
     )
 
 
+def _source_problems(config: BrandmonConfig) -> list[str]:
+    """Each configured connector built and asked to check its options, as `brandmon run` would."""
+    from connectors.health import SourceMetrics
+    from connectors.registry import build_source
+
+    metrics, problems = SourceMetrics(CollectorRegistry()), []
+    for index, entry in enumerate(config.sources):
+        if entry.kind == "simulator":
+            continue
+        try:
+            build_source(entry.kind, entry.name, entry.options, metrics).check()
+        except (ValueError, TypeError) as error:
+            problems.append(f"sources[{index}] ({entry.name}): {error}")
+    return problems
+
+
 @click.command("check-config")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 def check_config(path: Path | None) -> None:
@@ -131,6 +149,11 @@ def check_config(path: Path | None) -> None:
     config = load_config_or_exit(path or load_settings().config)
     for warning in query_warnings(config):
         click.echo(f"warning: {warning}", err=True)
+    broken = _source_problems(config)
+    for problem in broken:
+        click.echo(f"error: {problem}", err=True)
+    if broken:
+        sys.exit(2)
     groups = {b.competitors for b in config.brands if b.competitors}
     click.echo(
         f"ok: {len(config.brands)} brands, {len(groups)} competitor groups, {len(config.sources)} sources"

@@ -162,6 +162,9 @@ class _Reader:
 class BlueskySource(Source):
     kind = "bluesky"
 
+    def check(self) -> None:
+        BlueskyOptions.parse(self.options)
+
     async def pages(self, cursor: Cursor | None) -> AsyncIterator[Page]:
         options = BlueskyOptions.parse(self.options)
         reader, failures = _Reader(self, options, cursor), 0

@@ -54,6 +54,15 @@ def _csv_mentions(lines: Iterator[str], now: datetime) -> Iterator[Mention | Non
 class ReplaySource(Source):
     kind = "replay"
 
+    def check(self) -> None:
+        path = self.options.get("path")
+        if not path or not Path(str(path)).is_file():
+            raise ValueError(f"replay needs options.path, a readable JSONL or CSV file (got {path!r})")
+        if self.options.get("pace", "fast") not in ("fast", "recorded"):
+            raise ValueError("replay options.pace must be 'fast' or 'recorded'")
+        if int(self.options.get("page_size", 500)) < 1 or float(self.options.get("speed", 1.0)) <= 0:
+            raise ValueError("replay options.page_size must be >= 1 and options.speed > 0")
+
     def _lines(self) -> Iterator[list[Mention]]:
         """The mentions of each line (empty for a line that cannot be read)."""
         path = Path(self.options["path"])

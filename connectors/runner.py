@@ -62,6 +62,7 @@ async def run_source(
     limit: int | None = None,
 ) -> int:
     """Pages until the source ends, `stop` is set or `limit` mentions went out; returns the count."""
+    source.check()
     cursor = store.load(source.name) if store is not None else None
     sent = 0
     pages = source.pages(cursor)

@@ -57,6 +57,10 @@ class Source(ABC):
     def name(self) -> str:
         return self.context.name
 
+    def check(self) -> None:  # noqa: B027 (an optional hook: not every source has options to check)
+        """Raise ValueError naming the option and the fix when the options cannot work; called by
+        `brandmon check-config` and before the source runs. No I/O beyond reading local files."""
+
     @abstractmethod
     def pages(self, cursor: Cursor | None) -> AsyncIterator[Page]:
         """Pages from `cursor` on (None: the source's own starting point); endless for live sources."""

@@ -97,3 +97,21 @@ def test_cursor_files_are_replaced_whole(tmp_path: Path) -> None:
 def test_an_unbuilt_kind_names_the_available_ones() -> None:
     with pytest.raises(ValueError, match=r"available: .*replay"):
         source_class("myspace")
+
+
+def test_check_config_builds_each_source_and_names_what_is_wrong(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from brandmon.commands import check_config
+
+    config = tmp_path / "brands.yaml"
+    config.write_text(
+        "brands: [{id: acme, name: Acme, aliases: [acme]}]\n"
+        "sources:\n"
+        f"  - {{kind: replay, name: ok, options: {{path: '{config}'}}}}\n"
+        "  - {kind: replay, name: missing, options: {path: /no/such/file.jsonl}}\n"
+    )
+    result = CliRunner().invoke(check_config, [str(config)])
+    assert result.exit_code == 2
+    assert "sources[1] (missing): replay needs options.path" in result.stderr
+    assert "sources[0]" not in result.stderr
