@@ -4,8 +4,8 @@
 errors back off; other 4xx fail at once (retrying a bad token only hammers the source). When a
 response says the rate-limit budget is spent (`x-ratelimit-remaining` at or below the policy's
 floor), the next request waits for `x-ratelimit-reset` (seconds from now, a Unix time or an ISO
-date, as Reddit and Mastodon send them). Logs never carry headers or query strings: tokens live
-there.
+date, as Reddit and Mastodon send them). Logs and errors name only the host: tokens live in
+headers and queries, and some feed paths (Google Alerts) are secrets themselves.
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ def _seconds_until(value: str, now: float) -> float | None:
     return max(0.0, number - now if number > 1_000_000_000 else number)
 
 
-def _public(url: httpx.URL) -> str:
-    return str(url.copy_with(query=None, fragment=None))
+def _host(url: str | httpx.URL) -> str:
+    """Only the host goes to logs and errors: paths and queries can be secrets (Google Alerts feeds)."""
+    return httpx.URL(str(url)).host
 
 
 class RetryingClient:
@@ -93,7 +94,7 @@ class RetryingClient:
             except httpx.TransportError as error:
                 self._health.error("network")
                 log.warning(
-                    "%s: %s %s failed: %s", self._health.name, method, url.split("?")[0], type(error).__name__
+                    "%s: %s %s failed: %s", self._health.name, method, _host(url), type(error).__name__
                 )
                 await self._wait(self._backoff(attempt))
                 continue
@@ -107,12 +108,12 @@ class RetryingClient:
                 self._health.error("rate_limited" if status == 429 else "http_5xx")
                 retry_after = response.headers.get("retry-after")
                 delay = _seconds_until(retry_after, time.time()) if retry_after else None
-                log.warning("%s: %s %s answered %d", self._health.name, method, _public(response.url), status)
+                log.warning("%s: %s %s answered %d", self._health.name, method, _host(response.url), status)
                 await self._wait(delay if delay is not None else self._backoff(attempt))
                 continue
             self._health.error("http_4xx")
             response.raise_for_status()
-        raise RetriesExhausted(f"{method} {url.split('?')[0]} failed {self._policy.attempts} times")
+        raise RetriesExhausted(f"{method} to {_host(url)} failed {self._policy.attempts} times")
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._policy.max_seconds, self._policy.base_seconds * 2.0**attempt)

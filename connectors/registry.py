@@ -12,6 +12,7 @@ from connectors.source import Source, SourceContext
 SOURCE_CLASSES = {
     "replay": "connectors.replay:ReplaySource",
     "bluesky": "connectors.bluesky:BlueskySource",
+    "rss": "connectors.rss:RssSource",
     "webhook": "connectors.webhook:WebhookSource",
 }
 """kind -> `module:Class`. A kind listed in the config schema but not here is not built yet."""
