@@ -13,6 +13,8 @@ SOURCE_CLASSES = {
     "replay": "connectors.replay:ReplaySource",
     "bluesky": "connectors.bluesky:BlueskySource",
     "rss": "connectors.rss:RssSource",
+    "hackernews": "connectors.hackernews:HackerNewsSource",
+    "reddit": "connectors.reddit:RedditSource",
     "webhook": "connectors.webhook:WebhookSource",
 }
 """kind -> `module:Class`. A kind listed in the config schema but not here is not built yet."""
