@@ -67,8 +67,7 @@ def test_a_connector_killed_mid_stream_resumes_without_gap_or_double_count(
     raw = asyncio.run(read_topic(settings, RAW_TOPIC, lambda r: False, give_up_after=3))
     published = Counter(item["id"] for _, value in raw for item in orjson.loads(value)["mentions"])
     assert set(published) == {m.id for m in mentions}, "no gap"
-    scored = asyncio.run(
-        read_topic(settings, SCORED_TOPIC, lambda r: len(r) >= len(mentions), give_up_after=60)
-    )
+    asyncio.run(read_topic(settings, SCORED_TOPIC, lambda r: len(r) >= len(mentions), give_up_after=60))
+    scored = asyncio.run(read_topic(settings, SCORED_TOPIC, lambda r: False, give_up_after=3))  # and no more
     counts = Counter(ScoredMention.model_validate_json(value).mention.id for _, value in scored)
     assert counts == Counter({m.id: 1 for m in mentions}), "each mention scored exactly once"
