@@ -15,6 +15,7 @@ SOURCE_CLASSES = {
     "rss": "connectors.rss:RssSource",
     "hackernews": "connectors.hackernews:HackerNewsSource",
     "reddit": "connectors.reddit:RedditSource",
+    "mastodon": "connectors.mastodon:MastodonSource",
     "webhook": "connectors.webhook:WebhookSource",
 }
 """kind -> `module:Class`. A kind listed in the config schema but not here is not built yet."""
