@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import statistics
 from collections import Counter
@@ -46,10 +45,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.datasets import find_datasets
 from streams.alert_explanation import RUMOUR_SHARE
 from streams.rumour_signals import rumour_signals
 
-REPO = Path(__file__).resolve().parents[1]
 SPLITS = ("traindev", "test")
 WITHIN_MINUTES = (15, 30, 60)
 MISSED_SHOWN = 15
@@ -83,18 +82,6 @@ class Thread:
     veracity: str
     replies: tuple[Reply, ...]
     missing: int
-
-
-def find_datasets(explicit: Path | None) -> Path | None:
-    """--datasets, else $BRANDMON_DATASETS, else `shared/datasets` beside the repo or a parent of it."""
-    if explicit is not None:
-        return explicit
-    if os.environ.get("BRANDMON_DATASETS"):
-        return Path(os.environ["BRANDMON_DATASETS"])
-    for base in (REPO, *REPO.parents, Path.cwd()):
-        if (candidate := base.parent / "shared" / "datasets").is_dir():
-            return candidate
-    return None
 
 
 def categories(path: Path) -> dict[str, str]:

@@ -19,7 +19,6 @@ import argparse
 import csv
 import dataclasses
 import math
-import os
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,13 +26,13 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from bench.datasets import find_datasets
 from brandmon.schemas import MAX_MESSAGE_BYTES, SentimentLabel
 from streams.lexicon_sentiment import LexiconScorer
 from streams.sentiment import label_for
 from streams.sentiment_da import DanishScorer, danish_rules
 from streams.sentiment_de import GermanScorer
 
-REPO = Path(__file__).resolve().parents[1]
 LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
 TUNING_NOTE = """\
   Disclosure: no word was taken from these sets. The rule words, the German lexicon's weights and
@@ -42,18 +41,6 @@ TUNING_NOTE = """\
   there), so these are dev-set numbers. Label thresholds are VADER's (+-0.05), not tuned."""
 
 Labelled = list[tuple[str, SentimentLabel]]
-
-
-def find_datasets(explicit: Path | None) -> Path | None:
-    """--datasets, else $BRANDMON_DATASETS, else `shared/datasets` beside the repo or a parent of it."""
-    if explicit is not None:
-        return explicit
-    if os.environ.get("BRANDMON_DATASETS"):
-        return Path(os.environ["BRANDMON_DATASETS"])
-    for base in (REPO, *REPO.parents, Path.cwd()):
-        if (candidate := base.parent / "shared" / "datasets").is_dir():
-            return candidate
-    return None
 
 
 def skip(name: str, path: Path) -> None:
