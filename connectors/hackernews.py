@@ -7,7 +7,8 @@ the newest `created_at_i` published plus the objectIDs already published at that
 next request asks for `created_at_i>=` that second, so hits sharing the boundary second are
 neither lost nor repeated. Algolia serves at most 1000 hits per filter (`nbPages` stops there);
 when `nbHits` says more exist, the window is narrowed to end at the oldest hit seen and read again.
-Options are listed in README.md (Connectors: Hacker News); the API needs no credentials.
+Options are listed in README.md (Connectors: Hacker News); the API needs no credentials. What a
+hit becomes is in `connectors.hackernews_parse`.
 """
 
 from __future__ import annotations
@@ -18,34 +19,19 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from brandmon.schemas import Author, Engagement, Mention
+from brandmon.schemas import Mention
+from connectors.hackernews_parse import hit_to_mention
 from connectors.http import RetryingClient
 from connectors.source import Cursor, Page, Source, SourceContext
 
 log = logging.getLogger(__name__)
-ITEM_URL = "https://news.ycombinator.com/item?id="
 TAGS = "(story,comment)"
 SEEN_MAX = 500
 """ObjectIDs kept for the boundary second; more than this in one second could repeat, never skip."""
-
-
-class _PlainText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("p", "br"):
-            self.parts.append("\n\n" if tag == "p" else "\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
 
 
 def _usable(hit: object) -> bool:
@@ -54,49 +40,6 @@ def _usable(hit: object) -> bool:
         isinstance(hit, dict)
         and isinstance(hit.get("objectID"), str | int)
         and isinstance(hit.get("created_at_i"), int)
-    )
-
-
-def plain_text(html: str) -> str:
-    """HN's comment HTML (`<p>` between paragraphs, `<a>`, `<i>`, `<pre>`, entities) as text."""
-    parser = _PlainText()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts).strip()
-
-
-def _native_id(value: object) -> str:
-    return quote(str(value), safe="")
-
-
-def hit_to_mention(hit: Mapping[str, Any], fetched_at: datetime) -> Mention | None:
-    """A story (title and text, else its link) or a comment; None for polls, jobs and empty text."""
-    tags = hit.get("_tags") or []
-    comment = "comment" in tags if tags else hit.get("comment_text") is not None
-    if tags and not comment and "story" not in tags:
-        return None
-    if comment:
-        text = plain_text(hit.get("comment_text") or "")
-    else:
-        body = plain_text(hit["story_text"]) if hit.get("story_text") else hit.get("url") or ""
-        text = "\n\n".join(part for part in (hit.get("title") or "", body) if part)
-    if not text:
-        return None
-    object_id, parent, author = _native_id(hit["objectID"]), hit.get("parent_id"), hit.get("author")
-    points, replies = hit.get("points"), hit.get("num_comments")
-    return Mention(
-        id=f"hackernews:{object_id}",
-        source="hackernews",
-        url=ITEM_URL + object_id,
-        author=Author(id=author, handle=author),
-        text=text,
-        created_at=datetime.fromtimestamp(int(hit["created_at_i"]), UTC),
-        fetched_at=fetched_at,
-        reply_to=f"hackernews:{_native_id(parent)}" if comment and parent is not None else None,
-        engagement=Engagement(
-            likes=points if isinstance(points, int) and points >= 0 else None,
-            replies=replies if isinstance(replies, int) and replies >= 0 else None,
-        ),
     )
 
 

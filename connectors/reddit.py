@@ -10,28 +10,27 @@ out oldest first, each with the cursor (newest fullname, seen-set) that follows 
 Listings do not re-deliver later edits or deletions: an item already `[deleted]`/`[removed]` when
 read becomes a Deletion, one already edited a Mention with `edited_at`. The app's id and secret
 come from environment variables or files named in the options and never reach logs, errors or
-the cursor. Options are listed in README.md (Connectors: Reddit).
+the cursor (they are loaded, and the token fetched, in `connectors.reddit_oauth`). Options are
+listed in README.md (Connectors: Reddit).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from pydantic import ValidationError
 
 from brandmon.schemas import Author, Deletion, Engagement, Mention
 from connectors.http import RetryingClient
+from connectors.reddit_oauth import AppToken
+from connectors.reddit_oauth import RedditAuthError as RedditAuthError  # re-exported: it moved there
 from connectors.source import Cursor, Page, Source, SourceContext
 
 log = logging.getLogger(__name__)
@@ -41,26 +40,6 @@ SEEN_MAX = 300
 GONE = {"[deleted]", "[removed]"}
 SUBREDDIT = re.compile(r"^[A-Za-z0-9_]{2,21}(\+[A-Za-z0-9_]{2,21})*$")
 Thing = dict[str, Any]
-
-
-class RedditAuthError(Exception):
-    """The token was refused: the app's id or secret is wrong, or the app lacks API access."""
-
-
-def _secret(options: Mapping[str, Any], name: str) -> str:
-    """The value in the environment variable `<name>_env` or the file `<name>_file`."""
-    if variable := options.get(f"{name}_env"):
-        value, where = os.environ.get(str(variable), ""), f"environment variable {variable}"
-    elif path := options.get(f"{name}_file"):
-        try:
-            value, where = Path(str(path)).read_text(encoding="utf-8").strip(), f"file {path}"
-        except OSError as error:
-            raise ValueError(f"reddit: cannot read {name}_file {path}: {error.strerror}") from None
-    else:
-        raise ValueError(f"reddit: set option {name}_env or {name}_file")
-    if not value:
-        raise ValueError(f"reddit: {name} from {where} is empty")
-    return value
 
 
 def thing_to_item(kind: str, data: Mapping[str, Any], now: datetime) -> Mention | Deletion | None:
@@ -116,7 +95,7 @@ class RedditSource(Source):
         self.user_agent = str(self.options.get("user_agent") or "")
         if not self.user_agent:
             raise ValueError("reddit: option `user_agent` is required, e.g. 'linux:brandmon:1.0 (by /u/you)'")
-        self._credentials = (_secret(options, "client_id"), _secret(options, "client_secret"))
+        self._app_token = AppToken(options)  # reads the id and secret now: fail at start-up
         subreddits, searches = self.options.get("subreddits") or [], self.options.get("searches") or []
         if bad := [s for s in subreddits if not SUBREDDIT.match(str(s))]:
             raise ValueError(f"reddit: not subreddit names: {bad}")
@@ -131,7 +110,6 @@ class RedditSource(Source):
         self.oauth_url = str(self.options.get("oauth_url", "https://oauth.reddit.com")).rstrip("/")
         self.poll_seconds = float(self.options.get("poll_seconds", 60))
         self.once = bool(self.options.get("once", False))
-        self._token, self._token_expires = "", 0.0
 
     async def pages(self, cursor: Cursor | None) -> AsyncIterator[Page]:
         saved = (cursor or {}).get("listings") or {}
@@ -213,17 +191,7 @@ class RedditSource(Source):
         """One page of a listing, newest first, and its `after`; nothing if the listing is closed."""
         params = dict(listing.params) | {"limit": str(LIMIT), "raw_json": "1"}
         params |= {key: value for key, value in cursor.items() if value is not None}
-        for attempt in range(2):
-            bearer = {"Authorization": f"bearer {await self._access_token(renew=attempt > 0)}"}
-            try:
-                response = await self._oauth.get(listing.path, params=params, headers=bearer)
-            except httpx.HTTPStatusError as error:
-                response = error.response
-                if response.status_code == 401 and attempt == 0:
-                    continue  # expired early or revoked: one fresh token
-            break
-        if response.status_code == 401:
-            raise RedditAuthError(f"reddit: {listing.path} refused a fresh token (401)")
+        response = await self._app_token.authorized_get(self._auth, self._oauth, listing.path, params)
         if response.status_code != 200:  # private (403), banned (404), no such subreddit (302)
             log.warning("%s: %s answered %d; skipped", self.name, listing.path, response.status_code)
             return [], None
@@ -235,28 +203,3 @@ class RedditSource(Source):
         things = [t for t in data["children"] if isinstance(t, dict) and isinstance(t.get("data"), dict)]
         things = [t for t in things if isinstance(t["data"].get("name"), str)]
         return things, data["after"] if isinstance(data.get("after"), str) else None
-
-    async def _access_token(self, renew: bool = False) -> str:
-        """An application-only (client credentials) token, fetched again a minute before it expires."""
-        if self._token and not renew and time.monotonic() < self._token_expires:
-            return self._token
-        form = {"grant_type": "client_credentials"}
-        try:
-            response = await self._auth.request(
-                "POST", "/api/v1/access_token", data=form, auth=self._credentials
-            )
-        except httpx.HTTPStatusError as error:
-            status = error.response.status_code
-            raise RedditAuthError(
-                f"reddit: the token request answered {status}; check the app's id and secret"
-            ) from None
-        body = response.json()
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise RedditAuthError("reddit: the token response carries no access_token")
-        lifetime = body.get("expires_in")
-        self._token = token
-        self._token_expires = (
-            time.monotonic() + (lifetime if isinstance(lifetime, int | float) else 3600) - 60
-        )
-        return token

@@ -11,105 +11,29 @@ cursor carries all feeds' state, so the runner saves it only once that feed's me
 acknowledged. A failing feed (404, timeouts after retries, broken XML) is counted in health and
 skipped for the round; it never stops the others. The cursor holds no feed URLs (private Google
 Alerts and token-bearing URLs are secrets): feeds are keyed by a hash of their URL, and logs name a
-feed by its position and host.
+feed by its position and host. The options and each feed's cursor state are in `connectors.rss_state`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from brandmon.schemas import Mention
 from connectors.http import RetriesExhausted, RetryingClient
 from connectors.rss_parse import ParsedFeed, entry_mention, entry_moment, entry_text, native_id, parse_feed
+from connectors.rss_state import Feed, FeedState, RssOptions, digest
 from connectors.source import Cursor, Page, Source, SourceContext
 
 log = logging.getLogger(__name__)
-
-
-def _digest(text: str, chars: int) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:chars]
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    url: str
-    key: str
-    """Hash of the URL: the feed's name in the cursor, which must not hold the URL."""
-    label: str
-    """`feed 2 (www.google.com)`: how logs name it."""
-
-
-class RssOptions(BaseModel):
-    """The `options:` of an `rss` source. Errors never echo a value: a feed URL may be a secret."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-    feeds: list[str] = Field(default_factory=list)
-    feeds_file: Path | None = None
-    """More feed URLs, one per line (`#` comments): keeps private feed URLs out of the YAML."""
-    feeds_env: str | None = None
-    """An environment variable holding more feed URLs, separated by whitespace."""
-    poll_seconds: float = Field(default=300.0, gt=0)
-    max_entries_per_feed: int | None = Field(default=None, gt=0)
-    remember_ids: int = Field(default=2000, gt=0)
-    concurrency: int = Field(default=4, gt=0)
-    timeout_seconds: float = Field(default=30.0, gt=0)
-
-    def feed_list(self) -> tuple[Feed, ...]:
-        urls = list(self.feeds)
-        if self.feeds_file is not None:
-            try:
-                lines = self.feeds_file.read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as error:
-                raise ValueError(f"rss: feeds_file {self.feeds_file} cannot be read: {error}") from None
-            urls += [line for line in lines if not line.lstrip().startswith("#")]
-        if self.feeds_env is not None:
-            if self.feeds_env not in os.environ:
-                raise ValueError(f"rss: environment variable {self.feeds_env} (feeds_env) is not set")
-            urls += os.environ[self.feeds_env].split()
-        feeds: dict[str, Feed] = {}
-        for number, url in enumerate((u.strip() for u in urls if u.strip()), start=1):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"rss: feed {number} is not an http(s) URL")
-            feeds.setdefault(url, Feed(url, _digest(url, 16), f"feed {number} ({parts.hostname})"))
-        if not feeds:
-            raise ValueError("rss: no feeds configured (`feeds`, `feeds_file` or `feeds_env`)")
-        return tuple(feeds.values())
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    etag: str | None = None
-    modified: str | None = None
-    seen: dict[str, str] = field(default_factory=dict)
-    """Hash of a published entry's id -> hash of its text, oldest first."""
-
-    @classmethod
-    def load(cls, raw: Any) -> FeedState:
-        raw = raw if isinstance(raw, dict) else {}
-        pairs = (str(item).partition(":") for item in raw.get("seen") or [])
-        return cls(
-            etag=raw.get("etag") if isinstance(raw.get("etag"), str) else None,
-            modified=raw.get("modified") if isinstance(raw.get("modified"), str) else None,
-            seen={key: text for key, _, text in pairs if key},
-        )
-
-    def dump(self) -> dict[str, Any]:
-        seen = [f"{key}:{text}" for key, text in self.seen.items()]
-        return {"etag": self.etag, "modified": self.modified, "seen": seen}
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +136,7 @@ class RssSource(Source):
             if key is None:  # no guid, link, title or text: nothing to publish or to recognise
                 self.context.health.error("parse")
                 continue
-            id_hash = _digest(key, 16)
+            id_hash = digest(key, 16)
             if id_hash in current:  # the same entry twice in one document
                 continue
             try:
@@ -223,7 +147,7 @@ class RssSource(Source):
                 self.context.health.error("parse")
                 mention = None
             text = mention.text if mention is not None else entry_text(entry)
-            current[id_hash] = _digest(text, 8)
+            current[id_hash] = digest(text, 8)
             previous = old.seen.get(id_hash)
             if mention is None or previous == current[id_hash]:
                 continue
