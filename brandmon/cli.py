@@ -74,10 +74,12 @@ def _register_commands() -> click.Group:
 
     from brandmon.backtest import backtest
     from brandmon.commands import check_config, connect, demo, run_command, schemas, score, simulate
+    from brandmon.grafana_cli import grafana
 
     for command in (demo, simulate, score, schemas, check_config, connect, run_command):
         cli.add_command(command)
     cli.add_command(backtest)
+    cli.add_command(grafana)
     cli.help = "brandmon: real-time brand monitoring. Faust's worker commands plus brandmon's own."
     return cli
 
