@@ -73,10 +73,19 @@ def _register_commands() -> click.Group:
     from faust.cli.faust import cli
 
     from brandmon.backtest import backtest
-    from brandmon.commands import check_config, connect, demo, run_command, schemas, score, simulate
+    from brandmon.commands import (
+        check_config,
+        connect,
+        demo,
+        prometheus_rules,
+        run_command,
+        schemas,
+        score,
+        simulate,
+    )
     from brandmon.grafana_cli import grafana
 
-    for command in (demo, simulate, score, schemas, check_config, connect, run_command):
+    for command in (demo, simulate, score, schemas, check_config, connect, run_command, prometheus_rules):
         cli.add_command(command)
     cli.add_command(backtest)
     cli.add_command(grafana)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 import orjson
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, start_http_server
 
 from brandmon import schemas as contract
 from brandmon.config import BrandmonConfig
@@ -187,11 +187,13 @@ def connect(name: str, config_path: Path | None, dry_run: bool, limit: int | Non
             f"no source named {name!r} in the config (configured: {names})", param_hint="NAME"
         )
     try:
-        source = build_source(entry.kind, entry.name, entry.options, SourceMetrics())
+        registry = CollectorRegistry()
+        source = build_source(entry.kind, entry.name, entry.options, SourceMetrics(registry))
     except ValueError as error:
         raise click.ClickException(str(error)) from None
 
     async def publish(bootstrap: str) -> int:
+        start_http_server(settings.connector_metrics_port, addr=settings.metrics_host, registry=registry)
         async with MentionPublisher(settings, bootstrap) as publisher:
             store = CheckpointStore(settings.data_dir / "cursors")
             return await run_source(source, KafkaSink(publisher), store, limit=limit)
@@ -214,3 +216,28 @@ def run_command(config_path: Path | None) -> None:
     path = config_path or settings.config
     config = load_config_or_exit(path)
     asyncio.run(run_all(settings, config, path.resolve(), prepare_kafka(settings)))
+
+
+@click.command("prometheus-rules")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help=CONFIG_HELP)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=Path("deploy/prometheus/rules"),
+    show_default=True,
+)
+@click.option("--write", is_flag=True, help="Rewrite the share-of-voice rules instead of checking them.")
+def prometheus_rules(config_path: Path | None, directory: Path, write: bool) -> None:
+    """Check (or --write) the share-of-voice recording rules generated from the brand config."""
+    from brandmon.cli import load_config_or_exit, load_settings
+    from brandmon.prometheus_rules import render_rules, write_rules
+
+    config = load_config_or_exit(config_path or load_settings().config)
+    if write:
+        click.echo(f"wrote {write_rules(config, directory)}")
+        return
+    path = directory / "brandmon-share-of-voice.yml"
+    if not path.exists() or path.read_text() != render_rules(config):
+        raise click.ClickException(f"out of date: {path}; run `brandmon prometheus-rules --write`")
+    click.echo(f"{path} up to date")
