@@ -27,6 +27,26 @@ def grafana() -> None:
 
 
 @grafana.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="Brand config.")
+@click.option("--out", type=click.Path(path_type=Path), default=PROVISIONING, show_default=True)
+@click.option("--prometheus-url", default="http://prometheus:9090", show_default=True)
+@click.option("--alertmanager-url", default="http://alertmanager:9093", show_default=True)
+@click.option("--grafana-url", default="http://localhost:3000", show_default=True)
+def generate(
+    config_path: Path | None, out: Path, prometheus_url: str, alertmanager_url: str, grafana_url: str
+) -> None:
+    """Write Grafana's provisioning files (dashboards, data source, alert rules, playlist)."""
+    from brandmon.cli import load_config_or_exit, load_settings
+    from brandmon.grafana_dashboards import write_provisioning
+
+    config = load_config_or_exit(config_path or load_settings().config)
+    paths = write_provisioning(
+        config, out, prometheus_url=prometheus_url, alertmanager_url=alertmanager_url, grafana_url=grafana_url
+    )
+    click.echo(f"wrote {len(paths)} files under {out}")
+
+
+@grafana.command()
 @click.option("--url", required=True, help="Grafana base URL, e.g. https://grafana.example.")
 @click.option("--token-env", default="GRAFANA_TOKEN", show_default=True, help="Variable with the token.")
 @click.option("--token-file", type=click.Path(path_type=Path), default=None, help="File with the token.")
