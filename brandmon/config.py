@@ -66,6 +66,14 @@ class BrandmonConfig(_Frozen):
         description="ISO 639-1 codes detected and reported; sentiment exists for en, de and da.",
     )
 
+    def competitor_groups(self) -> dict[str, list[str]]:
+        """Brand ids per competitor group, in config order (groups live here, not in metric labels)."""
+        groups: dict[str, list[str]] = {}
+        for brand in self.brands:
+            if brand.competitors is not None:
+                groups.setdefault(brand.competitors, []).append(brand.id)
+        return groups
+
     @model_validator(mode="after")
     def _cross_check(self) -> BrandmonConfig:
         found: list[tuple[Loc, str, str]] = []

@@ -116,7 +116,7 @@ def _graphs(config: BrandmonConfig) -> list[PanelBuilder]:
             unit="cpm",
         ),
     ]
-    groups = q.competitor_groups(config)
+    groups = config.competitor_groups()
     if groups:
         named = "; ".join(f"{group}: {', '.join(ids)}" for group, ids in groups.items())
         share = graph(

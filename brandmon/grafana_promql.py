@@ -136,15 +136,6 @@ def sources_down() -> str:
     return f"count({source_down()}) or vector(0)"
 
 
-def competitor_groups(config: BrandmonConfig) -> dict[str, list[str]]:
-    """Brand ids per competitor group, in config order (the groups live in the config, not in labels)."""
-    groups: dict[str, list[str]] = {}
-    for brand in config.brands:
-        if brand.competitors is not None:
-            groups.setdefault(brand.competitors, []).append(brand.id)
-    return groups
-
-
 def share_of_voice(config: BrandmonConfig, brand: str, window: str) -> str:
     """Each brand's share of its competitor group's mentions, for the group `brand` belongs to.
 
@@ -153,7 +144,7 @@ def share_of_voice(config: BrandmonConfig, brand: str, window: str) -> str:
     serves every brand of a templated dashboard. Absent for a brand without a group.
     """
     parts = []
-    for members in competitor_groups(config).values():
+    for members in config.competitor_groups().values():
         selector = f'{MENTIONS}{{brand=~"{"|".join(members)}"}}'
         member = f'{MENTIONS}{{brand=~"{"|".join(members)}",brand="{brand}"}}'
         share = (

@@ -44,15 +44,6 @@ def _block(dumper: yaml.SafeDumper, value: _Block) -> yaml.Node:
 _Dumper.add_representer(_Block, _block)
 
 
-def competitor_groups(config: BrandmonConfig) -> dict[str, list[str]]:
-    """Brand ids per competitor group, groups and brands in the order the config names them."""
-    groups: dict[str, list[str]] = {}
-    for brand in config.brands:
-        if brand.competitors is not None:
-            groups.setdefault(brand.competitors, []).append(brand.id)
-    return groups
-
-
 def share_of_voice_expr(brands: list[str]) -> str:
     """PromQL: each brand's 5-minute mention rate over the group's total (absent while it is 0)."""
     for brand in brands:  # ids are validated by the config; a regex character would change the matcher
@@ -75,7 +66,7 @@ def share_of_voice_rules(config: BrandmonConfig) -> dict[str, Any]:
             "expr": _Block(share_of_voice_expr(brands)),
             "labels": {"competitors": group},
         }
-        for group, brands in competitor_groups(config).items()
+        for group, brands in config.competitor_groups().items()
     ]
     return {"groups": [{"name": GROUP_NAME, "rules": rules}]}
 

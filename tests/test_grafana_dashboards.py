@@ -31,7 +31,6 @@ from brandmon.grafana_dashboards import (
     write_provisioning,
 )
 from brandmon.grafana_panels import DATASOURCE_UID, FOLDER_UID
-from brandmon.grafana_promql import competitor_groups
 from brandmon.grafana_wall import SCREEN_ROWS
 from connectors.health import SourceMetrics
 from streams.metrics import StreamMetrics
@@ -190,7 +189,7 @@ def test_share_of_voice_compares_each_configured_competitor_group(
 ) -> None:
     (share,) = [p for p in panels(boards["brandmon-brand"]) if p["title"].startswith("Share of voice")]
     expr = share["targets"][0]["expr"]
-    for members in competitor_groups(config).values():
+    for members in config.competitor_groups().values():
         assert f'brand=~"{"|".join(members)}"' in expr
 
 

@@ -20,7 +20,6 @@ import httpx
 import pytest
 import yaml
 
-from brandmon.broker import free_port
 from brandmon.config import load_config, parse_config
 from brandmon.prometheus_rules import (
     SHARE_OF_VOICE_FILE,
@@ -29,6 +28,7 @@ from brandmon.prometheus_rules import (
     share_of_voice_rules,
     write_rules,
 )
+from tests import monitoring
 
 REPO = Path(__file__).resolve().parents[1]
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
@@ -205,41 +205,10 @@ def test_alertmanager_routes(labels: str, receivers: str) -> None:
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     """A real Alertmanager with the config's routes and inhibitions, its receivers emptied so it
     never sends anything; yields its base URL."""
-    executable = binary("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager")
     config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
     config["receivers"] = [{"name": receiver["name"]} for receiver in config["receivers"]]
-    config_path = tmp_path / "alertmanager.yml"
-    config_path.write_text(yaml.safe_dump(config))
-    port = free_port()
-    log_path = tmp_path / "alertmanager.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                executable,
-                f"--config.file={config_path}",
-                f"--storage.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"alertmanager exited:\n{log_path.read_text()}"
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"alertmanager not ready:\n{log_path.read_text()}"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(30)
+    with monitoring.alertmanager(tmp_path, config) as address:
+        yield f"http://{address}"
 
 
 def post_alerts(url: str, *alerts: dict[str, str], resolved: bool = False) -> None:
