@@ -46,6 +46,22 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
     raise RuntimeError(f"{url} not ready after {timeout:.0f} s: {log.read_text(errors='replace')[-2000:]}")
 
 
+@contextmanager
+def _serve(binary: str, flags: Sequence[str], log: Path) -> Iterator[str]:
+    """Run a server on a free loopback port until it answers `/-/ready`; yields `host:port`."""
+    address = f"127.0.0.1:{free_port()}"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, *flags, f"--web.listen-address={address}"], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_ready(f"http://{address}/-/ready", process, log)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
 @dataclass
 class Prometheus:
     url: str
@@ -83,25 +99,9 @@ def prometheus(
     if alertmanager is not None:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log = directory / "prometheus.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                PROMETHEUS,
-                f"--config.file={directory / 'prometheus.yml'}",
-                f"--storage.tsdb.path={directory / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_ready(f"http://127.0.0.1:{port}/-/ready", process, log)
-        yield Prometheus(f"http://127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        process.wait(15)
+    flags = [f"--config.file={directory / 'prometheus.yml'}", f"--storage.tsdb.path={directory / 'data'}"]
+    with _serve(PROMETHEUS, flags, directory / "prometheus.log") as address:
+        yield Prometheus(f"http://{address}")
 
 
 @contextmanager
@@ -111,23 +111,10 @@ def alertmanager(directory: Path, config: dict[str, Any]) -> Iterator[str]:
     assert ALERTMANAGER is not None
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    port, cluster = free_port(), free_port()
-    log = directory / "alertmanager.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                ALERTMANAGER,
-                f"--config.file={directory / 'alertmanager.yml'}",
-                f"--storage.path={directory / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                f"--cluster.listen-address=127.0.0.1:{cluster}",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_ready(f"http://127.0.0.1:{port}/-/ready", process, log)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(15)
+    flags = [
+        f"--config.file={directory / 'alertmanager.yml'}",
+        f"--storage.path={directory / 'data'}",
+        f"--cluster.listen-address=127.0.0.1:{free_port()}",
+    ]
+    with _serve(ALERTMANAGER, flags, directory / "alertmanager.log") as address:
+        yield address

@@ -41,6 +41,7 @@ from connectors.http import RetriesExhausted, RetryPolicy
 from connectors.runner import run_source
 from connectors.source import Page, SourceContext
 from tests.conftest import SHARED
+from tests.test_connector_runner import FlakySink
 
 JETSTREAM = SHARED / "fixtures" / "bluesky" / "jetstream"
 CORPUS = JETSTREAM / "internal__corpus__testdata__expected_v1.jsonl"
@@ -128,21 +129,6 @@ async def drain(bluesky: BlueskySource, cursor: dict[str, Any] | None = None) ->
     return pages
 
 
-class Sink:
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.ids: list[str] = []
-        self.deleted: list[str] = []
-        self.pages = 0
-        self.fail_after = fail_after
-
-    async def send(self, page: Page) -> None:
-        if self.fail_after is not None and self.pages >= self.fail_after:
-            raise ConnectionError("broker unavailable")
-        self.pages += 1
-        self.ids += [m.id for m in page.mentions]
-        self.deleted += [d.id for d in page.deletions]
-
-
 def errors(registry: CollectorRegistry, kind: str) -> float | None:
     return registry.get_sample_value("brandmon_source_errors_total", {"source": "bsky", "kind": kind})
 
@@ -200,7 +186,7 @@ async def test_keywords_keep_posts_with_the_word_and_every_deletion() -> None:
 async def test_a_dropped_connection_resumes_with_no_gap_and_no_duplicate(tmp_path: Path) -> None:
     frames = recorded(CORPUS)
     mentions, deletions = expected(frames)
-    registry, sink, store = CollectorRegistry(), Sink(), CheckpointStore(tmp_path)
+    registry, sink, store = CollectorRegistry(), FlakySink(), CheckpointStore(tmp_path)
     async with jetstream(frames, [60, None]) as server:
         with pytest.raises(RetriesExhausted):
             await run_source(source(server.url, registry, page_max=4), sink, store)
@@ -222,7 +208,7 @@ async def test_a_restart_from_the_saved_cursor_has_no_gap_and_no_duplicate(tmp_p
     frames = recorded(CORPUS)
     mentions, deletions = expected(frames)
     store = CheckpointStore(tmp_path)
-    first, second = Sink(fail_after=2), Sink()
+    first, second = FlakySink(fail_after=2), FlakySink()
     async with jetstream(frames, [None, None]) as server:
         with pytest.raises(ConnectionError):
             await run_source(source(server.url, page_max=3, rewind_seconds=0.05), first, store)

@@ -24,6 +24,7 @@ class FlakySink:
 
     def __init__(self, fail_after: int | None = None) -> None:
         self.ids: list[str] = []
+        self.deleted: list[str] = []
         self.pages = 0
         self.fail_after = fail_after
 
@@ -32,6 +33,7 @@ class FlakySink:
             raise ConnectionError("broker unavailable")
         self.pages += 1
         self.ids += [m.id for m in page.mentions]
+        self.deleted += [d.id for d in page.deletions]
 
 
 def history(tmp_path: Path, count: int = 120) -> tuple[Path, list[str]]:
