@@ -124,12 +124,15 @@ def test_a_rumour_burst_reaches_the_on_call_webhook_with_brand_summary_and_dashb
         "brewbird" in alert["annotations"]["summary"].lower() or "Brewbird" in alert["annotations"]["summary"]
     )
     assert "brewbird" in alert["annotations"]["dashboard_url"]
-    assert not [
+    # Reading 40 minutes of history with the demo's 3 s lateness may raise the info-level
+    # LateMentions for any brand on a loaded machine; info pages no one.
+    paging_others = [
         a["labels"]
         for d in Receiver.deliveries
         for a in d["alerts"]
-        if a["labels"].get("brand") not in (None, "brewbird")
-    ], "only the brand with the rumour alerts"
+        if a["labels"].get("brand") not in (None, "brewbird") and a["labels"].get("severity") != "info"
+    ]
+    assert not paging_others, "only the brand with the rumour pages anyone"
 
 
 def test_monitoring_servers_start_and_scrape(tmp_path: Path) -> None:
