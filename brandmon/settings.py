@@ -2,7 +2,11 @@
 
 Brands and sources live in the YAML config (`brandmon.config`); everything about *where* brandmon
 runs lives here. Secrets are `SecretStr` (masked in repr and logs) and may come from a file
-(`BRANDMON_KAFKA_SASL_PASSWORD_FILE`), as container secrets usually do.
+(`BRANDMON_KAFKA_SASL_PASSWORD_FILE`), as container secrets usually do. Validation errors never
+echo an input (`hide_input_in_errors`): the input of a settings-wide check holds every value,
+the password included. Files (password, CA, certificate) are read when a Kafka client is built,
+not here, so that commands without Kafka run where the secrets are not mounted; a missing or
+unreadable one is then a `KafkaSettingsError` naming the variable. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -10,12 +14,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class KafkaSettingsError(ValueError):
+    """Kafka security settings that cannot work (a missing file, a key without a certificate).
+
+    The message names the `BRANDMON_*` variable and the fix, never a secret's value."""
+
+
+def _settings_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("brandmon_settings", message)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BRANDMON_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BRANDMON_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     config: Path = Field(default=Path("brandmon.yaml"), description="Brand and source YAML file.")
 
@@ -61,6 +78,12 @@ class Settings(BaseSettings):
         default=120, ge=0, description="How long after its end a bucket still takes late mentions."
     )
     spike_sensitivity: Literal["fewer", "balanced", "more"] = "balanced"
+    spike_rebuild_seconds: int = Field(
+        default=8 * 86400,
+        ge=0,
+        description="Scored history a worker re-reads to rebuild a partition's spike state after a "
+        "restart or takeover (the baseline learns a day and a week).",
+    )
     spike_warmup_seconds: int | None = Field(
         default=None, ge=0, description="No alerts while the baseline learns (default: one day)."
     )
@@ -75,14 +98,69 @@ class Settings(BaseSettings):
         description="Link put in alerts; `{brand}`, `{from_ms}` and `{to_ms}` are filled in.",
     )
 
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_without_credentials(cls, value: str | None) -> str | None:
+        """host:port only: Faust prints the broker URL in its start-up banner, so a
+        `user:password@host` in it would be printed too."""
+        if value is not None and ("@" in value or "://" in value):
+            raise _settings_error(
+                "give host:port[,host:port] only, without a scheme or user:password@; credentials "
+                "go in BRANDMON_KAFKA_SASL_USERNAME and BRANDMON_KAFKA_SASL_PASSWORD(_FILE)"
+            )
+        return value
+
     @model_validator(mode="after")
-    def _sasl_needs_credentials(self) -> Settings:
-        if self.kafka_security_protocol.startswith("SASL") and not (
-            self.kafka_sasl_username and (self.kafka_sasl_password or self.kafka_sasl_password_file)
-        ):
-            raise ValueError(
-                "BRANDMON_KAFKA_SECURITY_PROTOCOL is SASL_* but credentials are missing: set "
-                "BRANDMON_KAFKA_SASL_USERNAME and BRANDMON_KAFKA_SASL_PASSWORD (or _PASSWORD_FILE)"
+    def _security_settings_fit_the_protocol(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL")
+        if self.kafka_sasl_password is not None and self.kafka_sasl_password_file is not None:
+            raise _settings_error(
+                "BRANDMON_KAFKA_SASL_PASSWORD and BRANDMON_KAFKA_SASL_PASSWORD_FILE are both set: "
+                "keep one (the file, for mounted secrets)"
+            )
+        if sasl and not self.kafka_sasl_username:
+            raise _settings_error(
+                f"BRANDMON_KAFKA_SECURITY_PROTOCOL is {protocol} but BRANDMON_KAFKA_SASL_USERNAME "
+                "is not set: set it to the Kafka user's name"
+            )
+        if sasl and self.kafka_sasl_password is None and self.kafka_sasl_password_file is None:
+            raise _settings_error(
+                f"BRANDMON_KAFKA_SECURITY_PROTOCOL is {protocol} but no password is set: set "
+                "BRANDMON_KAFKA_SASL_PASSWORD_FILE (a mounted secret) or BRANDMON_KAFKA_SASL_PASSWORD"
+            )
+        given_sasl = [
+            name
+            for name, value in (
+                ("BRANDMON_KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                ("BRANDMON_KAFKA_SASL_PASSWORD", self.kafka_sasl_password),
+                ("BRANDMON_KAFKA_SASL_PASSWORD_FILE", self.kafka_sasl_password_file),
+            )
+            if value is not None
+        ]
+        if given_sasl and not sasl:
+            raise _settings_error(
+                f"{', '.join(given_sasl)} set but BRANDMON_KAFKA_SECURITY_PROTOCOL is {protocol}, "
+                "which sends no credentials: set it to SASL_SSL (or SASL_PLAINTEXT), or unset them"
+            )
+        given_ssl = [
+            name
+            for name, value in (
+                ("BRANDMON_KAFKA_SSL_CAFILE", self.kafka_ssl_cafile),
+                ("BRANDMON_KAFKA_SSL_CERTFILE", self.kafka_ssl_certfile),
+                ("BRANDMON_KAFKA_SSL_KEYFILE", self.kafka_ssl_keyfile),
+            )
+            if value is not None
+        ]
+        if given_ssl and not protocol.endswith("SSL"):
+            raise _settings_error(
+                f"{', '.join(given_ssl)} set but BRANDMON_KAFKA_SECURITY_PROTOCOL is {protocol}, "
+                "which does not use TLS: set it to SSL or SASL_SSL, or unset them"
+            )
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            raise _settings_error(
+                "BRANDMON_KAFKA_SSL_KEYFILE is set without BRANDMON_KAFKA_SSL_CERTFILE: set the "
+                "client certificate too (or unset the key)"
             )
         return self
 
@@ -91,8 +169,23 @@ class Settings(BaseSettings):
         return not self.kafka_bootstrap
 
     def sasl_password(self) -> str | None:
+        """The SASL password, from the variable or read from the file now (so a rotated secret is
+        picked up by the next client). `KafkaSettingsError` if the file cannot be used."""
         if self.kafka_sasl_password is not None:
             return self.kafka_sasl_password.get_secret_value()
-        if self.kafka_sasl_password_file is not None:
-            return self.kafka_sasl_password_file.read_text().strip()
-        return None
+        path = self.kafka_sasl_password_file
+        if path is None:
+            return None
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise KafkaSettingsError(
+                f"BRANDMON_KAFKA_SASL_PASSWORD_FILE: cannot read {path} ({reason}); mount the "
+                "secret there or point the variable at the file that holds the password"
+            ) from None
+        if not password:
+            raise KafkaSettingsError(
+                f"BRANDMON_KAFKA_SASL_PASSWORD_FILE: {path} is empty; it must hold the password"
+            )
+        return password

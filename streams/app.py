@@ -17,15 +17,17 @@ from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
+from faust.types import TP
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from brandmon.config import BrandmonConfig
 from brandmon.kafka import client_kwargs, ssl_context
-from brandmon.schemas import ALERTS_TOPIC, RAW_TOPIC, SCORED_TOPIC, dumps
+from brandmon.schemas import ALERTS_TOPIC, RAW_TOPIC, SCORED_TOPIC, Alert, dumps
 from brandmon.settings import Settings
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
+from streams.spike_rebuild import ScoredHistory, rebuild_partition
 from streams.spike_tracker import SpikeTracker, monitor_settings
 from streams.transport import transport_for
 from streams.windows import WindowValue
@@ -160,20 +162,46 @@ def create_app(
     scored_topic = app.topic(SCORED_TOPIC, key_serializer="raw", value_serializer="raw")
     tracker = SpikeTracker({b.id: b.name for b in config.brands}, monitor_settings(settings), metrics)
     alerts_out = OutputProducer(client_kwargs(settings, bootstrap))
+    history = ScoredHistory(settings, bootstrap)
+    applied: dict[int, int] = {}
+    """Per scored partition owned, the offset of the last record in the tracker's state."""
+    spike_state = asyncio.Lock()
+
+    async def publish_alerts(alerts: list[Alert]) -> None:
+        if not alerts:
+            return
+        if not alerts_out.running:
+            await alerts_out.start()
+        await alerts_out.send([(ALERTS_TOPIC, a.brand.encode(), dumps(a)) for a in alerts])
+        for alert in alerts:
+            log.warning("alert %s %s %s: %s", alert.state, alert.severity, alert.brand, alert.topic)
 
     @app.agent(scored_topic, name="detect-spikes")
     async def detect_spikes(stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            tracker.add_json(value)
+        async for event in stream.events():
+            partition, offset = event.message.partition, event.message.offset
+            if partition not in applied:
+                async with spike_state:
+                    missing = await rebuild_partition(tracker, history, partition, offset)
+                    await publish_alerts(missing)
+                    tracker.count_published(missing)
+            elif offset <= applied[partition]:
+                continue
+            applied[partition] = offset
+            tracker.add_json(event.value, partition)
+
+    @app.on_partitions_assigned.connect
+    async def forget_lost_partitions(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned: set[TP] = args[0]
+        owned = {tp.partition for tp in assigned if tp.topic == SCORED_TOPIC}
+        lost = set(applied) - owned
+        tracker.forget_partitions(lost)
+        for partition in lost:
+            del applied[partition]
 
     async def close_spike_buckets() -> None:
-        alerts = tracker.advance()
-        if alerts:
-            if not alerts_out.running:
-                await alerts_out.start()
-            await alerts_out.send([(ALERTS_TOPIC, a.brand.encode(), dumps(a)) for a in alerts])
-            for alert in alerts:
-                log.warning("alert %s %s %s: %s", alert.state, alert.severity, alert.brand, alert.topic)
+        async with spike_state:
+            await publish_alerts(tracker.advance())
 
     app.timer(interval=1.0)(close_spike_buckets)
 

@@ -7,6 +7,7 @@ authors. Metrics live on an injectable registry so tests read exact values from 
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import time
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from typing import get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info, Summary
 
 from brandmon import __version__
-from brandmon.schemas import DeadLetterReason
+from brandmon.schemas import DeadLetterReason, Severity
 
 KNOWN_SOURCES = frozenset(
     {"rss", "mastodon", "bluesky", "hackernews", "reddit", "webhook", "replay", "simulator"}
@@ -134,3 +135,12 @@ class StreamMetrics:
         self.processed_offset.labels(label).set(offset)
         self.last_event.labels(label).set(newest_event)
         self.lag.labels(label).set(max(0.0, time.time() - newest_fetch))
+
+    def forget_spike_gauges(self, brand: str) -> None:
+        """Remove a brand's spike series: the worker that took its partition over exports them now."""
+        for gauge in (self.spike_score, self.spike_observed, self.spike_expected):
+            with contextlib.suppress(KeyError):
+                gauge.remove(brand)
+        for severity in get_args(Severity):
+            with contextlib.suppress(KeyError):
+                self.alerts_active.remove(brand, severity)

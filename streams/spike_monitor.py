@@ -52,6 +52,8 @@ class BrandMonitor:
         self.settings = settings
         self.detector = SpikeDetector(settings.bucket_seconds, settings.detector)
         self.open: dict[float, BucketStats] = {}
+        self.open_ids: dict[float, set[str]] = {}
+        """Mention ids per open bucket: a record delivered twice (at-least-once) counts once."""
         self.closed: deque[Closed] = deque(maxlen=HISTORY_BUCKETS)
         self.next_start: float | None = None
         """Start of the oldest bucket not closed yet; earlier buckets are closed."""
@@ -71,6 +73,10 @@ class BrandMonitor:
         if self.next_start is not None and start < self.next_start:
             self.late += 1
             return False
+        ids = self.open_ids.setdefault(start, set())
+        if record.mention.id in ids:
+            return True
+        ids.add(record.mention.id)
         bucket = self.open.get(start)
         if bucket is None:
             bucket = self.open[start] = BucketStats(start=start)
@@ -89,10 +95,12 @@ class BrandMonitor:
             restart = self.bucket_start(last_closable - MAX_GAP_SECONDS)
             for start in [start for start in self.open if start < restart]:
                 self.late += self.open.pop(start).mentions
+                self.open_ids.pop(start, None)
             self.next_start = restart
         alerts: list[Alert] = []
         while self.next_start <= last_closable:
             bucket = self.open.pop(self.next_start, None) or BucketStats(start=self.next_start)
+            self.open_ids.pop(self.next_start, None)
             alert = self._close(bucket, now)
             if alert is not None:
                 alerts.append(alert)

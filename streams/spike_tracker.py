@@ -9,6 +9,11 @@ minutes or hours; the newest of them would turn the other partitions' mentions l
 still arriving does not. Once nothing arrived for that long, whatever was in flight is in, and
 the watermark moves to the newest event time seen. When no record arrived for a whole bucket,
 the wall clock (minus the allowed lateness) moves it on, so quiet buckets close and alerts resolve.
+
+A worker that restarts, or takes a partition over from another, has no state for its brands:
+`replay` rebuilds it from the scored records of that partition read again (event time drives the
+watermark then), and `forget_partitions` drops the brands of a partition this worker lost, so
+two workers never both export gauges for one brand.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -69,32 +74,43 @@ class SpikeTracker:
         self._arrivals: deque[list[float]] = deque()
         """[arrival second, oldest event time that arrived in it], for the last few seconds."""
         self._last_arrival = 0.0
+        self._partition_of: dict[str, int] = {}
 
-    def add_json(self, value: bytes) -> None:
-        """Add one scored record as read from the topic; an undecodable one is logged and skipped
+    @staticmethod
+    def decode(value: bytes) -> ScoredMention | None:
+        """One scored record as read from the topic; an undecodable one is logged and skipped
         (the worker that wrote it validated it, so this means a foreign producer)."""
         try:
-            record = ScoredMention.model_validate_json(value)
+            return ScoredMention.model_validate_json(value)
         except ValidationError as error:
             log.warning("skipping a scored record that does not match the contract: %s", error)
-            return
-        self.add(record)
+            return None
 
-    def add(self, record: ScoredMention) -> None:
+    def add_json(self, value: bytes, partition: int | None = None) -> None:
+        record = self.decode(value)
+        if record is not None:
+            self.add(record, partition)
+
+    def add(self, record: ScoredMention, partition: int | None = None, *, counted: bool = True) -> None:
+        """Count `record` into its brand's bucket. `counted=False` while replaying: the late and
+        future mentions among them were counted in the metrics when they first arrived."""
         name = self._names.get(record.brand)
         if name is None or record.mention.edited_at is not None:  # an edit is not a new mention
             return
+        if partition is not None:
+            self._partition_of[record.brand] = partition
         event_time = record.mention.created_at.timestamp()
         now = self._clock()
+        metrics = self._metrics if counted else None
         if event_time > now + FUTURE_TOLERANCE_SECONDS:
-            if self._metrics is not None:
-                self._metrics.future_mentions.labels(record.brand).inc()
+            if metrics is not None:
+                metrics.future_mentions.labels(record.brand).inc()
             return
         monitor = self.monitors.get(record.brand)
         if monitor is None:
             monitor = self.monitors[record.brand] = BrandMonitor(record.brand, name, self._settings)
-        if not monitor.add(record) and self._metrics is not None:
-            self._metrics.late_mentions.labels(record.brand).inc()
+        if not monitor.add(record) and metrics is not None:
+            metrics.late_mentions.labels(record.brand).inc()
         self._last_arrival = now
         self._newest_event = max(self._newest_event, event_time)
         second = float(int(now))
@@ -117,20 +133,52 @@ class SpikeTracker:
         watermark = self._watermark
         return self._advance_to(watermark, now)
 
+    def replay(self, values: Iterable[bytes], partition: int) -> list[Alert]:
+        """Rebuild the state of `partition`'s brands from its scored records, oldest first.
+
+        Buckets close as the newest event time passes them, as in a backtest. The alerts returned
+        are those the records imply; the caller publishes the ones missing from the alerts topic
+        (the worker before may have crashed between closing a bucket and publishing)."""
+        alerts: list[Alert] = []
+        newest = self._watermark
+        for value in values:
+            record = self.decode(value)
+            if record is None:
+                continue
+            self.add(record, partition, counted=False)
+            event_time = record.mention.created_at.timestamp()
+            if event_time - newest >= self._settings.bucket_seconds and event_time <= self._clock():
+                newest = event_time
+                alerts += self._advance_to(newest, self._clock(), counted=False)
+        self._watermark = max(self._watermark, newest)
+        return alerts
+
+    def forget_partitions(self, partitions: Iterable[int]) -> None:
+        """Drop the brands of partitions another worker now owns, and their gauges."""
+        lost = set(partitions)
+        for brand in [b for b, p in self._partition_of.items() if p in lost]:
+            del self._partition_of[brand]
+            if self.monitors.pop(brand, None) is not None and self._metrics is not None:
+                self._metrics.forget_spike_gauges(brand)
+
+    def count_published(self, alerts: Iterable[Alert]) -> None:
+        if self._metrics is not None:
+            for alert in alerts:
+                self._metrics.alerts.labels(alert.brand, alert.state).inc()
+
     def flush(self) -> list[Alert]:
         """Close everything up to the clock's now, as at the end of a replay."""
         now = self._clock()
         return self._advance_to(now, now)
 
-    def _advance_to(self, watermark: float, now: float) -> list[Alert]:
+    def _advance_to(self, watermark: float, now: float, *, counted: bool = True) -> list[Alert]:
         alerts: list[Alert] = []
         emitted_at = datetime.fromtimestamp(now, UTC)
         for monitor in self.monitors.values():
             alerts += monitor.advance(watermark, emitted_at)
             self._export(monitor)
-        if self._metrics is not None:
-            for alert in alerts:
-                self._metrics.alerts.labels(alert.brand, alert.state).inc()
+        if counted:
+            self.count_published(alerts)
         return alerts
 
     def _export(self, monitor: BrandMonitor) -> None:

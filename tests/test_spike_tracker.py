@@ -166,3 +166,68 @@ def test_an_edit_is_not_a_second_mention() -> None:
         original.model_copy(update={"mention": original.mention.model_copy(update={"edited_at": START})})
     )
     assert sum(b.mentions for b in tracker.monitors["acme"].open.values()) == 1
+
+
+def _live(records: list[ScoredMention], tracker: SpikeTracker, clock: Clock) -> list[tuple[str, str, str]]:
+    keys = []
+    for r in records:
+        clock.now = r.mention.created_at.timestamp() + 1
+        tracker.add_json(dumps(r), 0)
+        keys += [(a.alert_id, a.state, a.bucket_start.isoformat()) for a in tracker.advance()]
+    clock.now += 6 * 3600
+    return keys + [(a.alert_id, a.state, a.bucket_start.isoformat()) for a in tracker.advance()]
+
+
+def test_a_restarted_worker_rebuilds_its_state_and_raises_the_same_alerts() -> None:
+    """A crash in the middle of a rumour: replaying the partition restores baselines, open buckets
+    and the open alert, so the rest of the alert stream is what an uninterrupted worker publishes."""
+    records = history_with_rumour()
+    settings = MonitorSettings(bucket_seconds=BUCKET, allowed_lateness_seconds=60)
+    clock = Clock(START.timestamp())
+    expected = _live(records, SpikeTracker({"acme": "Acme"}, settings, clock=clock), clock)
+    opened = next(n for n, key in enumerate(expected) if key[1] == "opened")
+    assert expected[-1][1] == "resolved"
+    assert opened < len(expected) - 1
+
+    crash_at = next(
+        n
+        for n, r in enumerate(records)
+        if r.mention.created_at.timestamp() > START.timestamp() + 86400 + 14 * 3600 + BUCKET
+    )  # after the alert opened, before it resolved
+    clock = Clock(records[crash_at].mention.created_at.timestamp())
+    restarted = SpikeTracker({"acme": "Acme"}, settings, clock=clock)
+    implied = restarted.replay([dumps(r) for r in records[:crash_at]], partition=0)
+    implied_keys = [(a.alert_id, a.state, a.bucket_start.isoformat()) for a in implied]
+    rest = _live(records[crash_at:], restarted, clock)
+    assert implied_keys + rest == expected
+    assert restarted.monitors["acme"].late == 0
+
+
+def test_records_delivered_twice_count_once() -> None:
+    tracker = SpikeTracker({"acme": "Acme"}, MonitorSettings())
+    first = record("Acme", "a", START, 1)
+    tracker.add(first)
+    tracker.add(first)
+    assert sum(b.mentions for b in tracker.monitors["acme"].open.values()) == 1
+
+
+def test_a_lost_partition_takes_its_brands_gauges_with_it() -> None:
+    registry = CollectorRegistry()
+    clock = Clock(START.timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme", "globex": "Globex"},
+        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=0),
+        StreamMetrics(["acme", "globex"], registry),
+        clock,
+    )
+    tracker.add(record("Acme", "a", START, 1), partition=0)
+    tracker.add(record("Globex", "b", START, 2).model_copy(update={"brand": "globex"}), partition=1)
+    clock.now += 600
+    tracker.advance()
+    severity = {"severity": "low"}
+    assert registry.get_sample_value("brandmon_alerts_active", {"brand": "acme", **severity}) == 0
+    tracker.forget_partitions([0])
+    assert set(tracker.monitors) == {"globex"}
+    assert registry.get_sample_value("brandmon_alerts_active", {"brand": "acme", **severity}) is None
+    assert registry.get_sample_value("brandmon_spike_score", {"brand": "acme"}) is None
+    assert registry.get_sample_value("brandmon_alerts_active", {"brand": "globex", **severity}) == 0
