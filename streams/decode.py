@@ -92,12 +92,21 @@ def _decode_batch(document: dict[str, Any], original: bytes) -> Decoded:
         if isinstance(result, Mention):
             mentions.append(result)
         else:
-            rejected.append(Rejected(result.reason, result.detail, orjson.dumps(item), index))
+            rejected.append(Rejected(result.reason, result.detail, _item_bytes(item, original), index))
     deletions: list[Deletion] = []
     for item in deleted:
         try:
             deletions.append(Deletion.model_validate(item))
         except (ValidationError, OverflowError) as error:
             detail = f"deletion: {error}"[:500]
-            rejected.append(Rejected("invalid_field", detail, orjson.dumps(item)))
+            rejected.append(Rejected("invalid_field", detail, _item_bytes(item, original)))
     return Decoded(mentions, rejected, tuple(deletions))
+
+
+def _item_bytes(item: Any, original: bytes) -> bytes:
+    """The item's own JSON, or the whole message when orjson cannot write it back: it reads 1,023
+    levels of nesting but writes only 254, and a deep item must cost itself, not its batch."""
+    try:
+        return orjson.dumps(item)
+    except orjson.JSONEncodeError:
+        return original

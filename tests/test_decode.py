@@ -294,3 +294,23 @@ def test_unknown_fields_are_ignored() -> None:
     decoded = decode_raw(orjson.dumps({"mentions": [mention(extra="x")], "producer": "third-party"}))
     assert decoded.rejected == []
     assert len(decoded.mentions) == 1
+
+
+@pytest.mark.parametrize("depth", [255, 256, 600, 1021])
+def test_a_deeply_nested_batch_item_costs_only_itself(depth: int) -> None:
+    """orjson reads 1,023 levels but writes only 254: the rejected item's bytes used to raise."""
+    deep = b"[" * depth + b"]" * depth
+    value = b'{"mentions": [' + orjson.dumps(mention(id="rss:good")) + b", " + deep + b"]}"
+    decoded = decode_raw(value)
+    assert [m.id for m in decoded.mentions] == ["rss:good"]
+    [rejected] = decoded.rejected
+    assert (rejected.reason, rejected.index) == ("not_an_object", 1)
+    assert deep in rejected.original
+
+
+def test_a_deeply_nested_deletion_is_dead_lettered_not_raised() -> None:
+    deep = b"[" * 400 + b"]" * 400
+    decoded = decode_raw(b'{"deletions": [' + deep + b"]}")
+    [rejected] = decoded.rejected
+    assert rejected.reason == "invalid_field"
+    assert deep in rejected.original
