@@ -19,6 +19,8 @@ punctuation only separates words. A phrase may end in a wildcard (`"acme rec*"`)
 backslash makes the next character literal (`"c\\*"`, `"say \\"hi\\""`), which is how
 `query_from_aliases` quotes aliases. `"..."` and `“...”` both quote. Errors are `QuerySyntaxError`
 with the 0-based character position and what would fit there, for editors and `lint_query`.
+Parentheses and NOTs nest at most `MAX_DEPTH` deep, so no query, however hostile, can exhaust the
+stack of the parser or of the recursive passes over its tree (`evaluate`, `lint_query`).
 
 Fields test the post, not its text, case-insensitively: `lang:en` (an ISO 639-1 code brandmon
 detects, or `und`) also holds for `en-GB`; `site:acme.com` for the host of the post's URL and its
@@ -58,6 +60,8 @@ _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.S)
 TokenKind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "PHRASE", "WORD", "FIELD", "END"]
 _OPERAND_START = ("WORD", "PHRASE", "FIELD", "(", "NOT")
 _OPERAND = "a term, phrase, field or '('"
+MAX_DEPTH = 100
+"""Nesting of `(` and `NOT` allowed; far more than a query a person writes needs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,13 @@ class _Parser:
     def __init__(self, query: str) -> None:
         self._tokens = tokenize_query(query)
         self._i = 0
+        self._depth = 0
+
+    def _deeper(self, token: Token) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            expected = f"at most {MAX_DEPTH} nested parentheses and NOTs"
+            raise QuerySyntaxError("nested too deeply", token.position, expected)
 
     def _peek(self) -> Token:
         return self._tokens[self._i]
@@ -164,7 +175,10 @@ class _Parser:
     def _unary(self, after: Token | None) -> Node:
         if self._peek().kind == "NOT":
             token = self._next()
-            return Not(self._unary(token), token.position)
+            self._deeper(token)
+            operand = self._unary(token)
+            self._depth -= 1
+            return Not(operand, token.position)
         left = self._primary(after)
         if self._peek().kind != "NEAR":
             return left
@@ -196,7 +210,9 @@ class _Parser:
             raise QuerySyntaxError("empty parentheses", token.position, "a term inside the parentheses")
         if self._peek().kind == "END":
             raise QuerySyntaxError("unclosed parenthesis", token.position, "a term and ')' to close it")
+        self._deeper(token)
         inner = self._or()
+        self._depth -= 1
         if self._next().kind != ")":
             raise QuerySyntaxError("unclosed parenthesis", token.position, "')' to close it")
         return inner
@@ -243,4 +259,4 @@ def _near_side(node: Node) -> tuple[Term, ...]:
 
 __all__ = ["And", "Field", "FieldName", "Near", "Node", "Not", "Or", "Oracle", "QuerySyntaxError", "Term"]
 __all__ += ["TermKind", "Token", "all_terms", "evaluate", "parse_query", "positive_terms", "requires_term"]
-__all__ += ["tokenize_query"]
+__all__ += ["MAX_DEPTH", "tokenize_query"]

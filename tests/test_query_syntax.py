@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from streams.query_ast import all_terms, evaluate, positive_terms, requires_term, words_of
+from streams.query_lint import lint_query
 from streams.query_syntax import (
+    MAX_DEPTH,
     And,
     Field,
     Near,
@@ -271,3 +273,30 @@ def test_term_helpers() -> None:
 )
 def test_words_are_split_the_same_way_for_queries_and_posts(text: str, words: list[str]) -> None:
     assert words_of(text) == words
+
+
+@pytest.mark.parametrize(
+    ("query", "position"),
+    [
+        ("(" * 10_000 + "acme" + ")" * 10_000, MAX_DEPTH),
+        ("NOT " * 5_000 + "acme", 4 * MAX_DEPTH),
+        ("acme AND " + "(NOT " * 3_000 + "x" + ")" * 3_000, 9 + 5 * (MAX_DEPTH // 2)),
+    ],
+)
+def test_deep_nesting_is_a_syntax_error_not_a_recursion_error(query: str, position: int) -> None:
+    """10,000 nested parentheses raised RecursionError out of the parser (and so out of config load)."""
+    with pytest.raises(QuerySyntaxError, match="nested too deeply") as error:
+        parse_query(query)
+    assert error.value.position == position
+    [problem] = lint_query(query)
+    assert (problem.severity, problem.message) == ("error", "nested too deeply")
+
+
+def test_nesting_up_to_the_limit_parses_and_means_the_same() -> None:
+    deep = parse_query("(" * MAX_DEPTH + "acme" + ")" * MAX_DEPTH)
+    assert deep == Term("word", ("acme",), False, "")
+    nots = parse_query("NOT " * (MAX_DEPTH - 1) + "(acme)")
+    for _ in range(MAX_DEPTH - 1):
+        assert isinstance(nots, Not)
+        nots = nots.operand
+    assert nots == Term("word", ("acme",), False, "")
