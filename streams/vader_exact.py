@@ -1,0 +1,283 @@
+"""vaderSentiment 3.3.2's `polarity_scores`, score for score, in time linear in the text.
+
+`ExactVader().polarity_scores(text)` returns exactly (`==`, the same floats) what
+`vaderSentiment.vaderSentiment.SentimentIntensityAnalyzer().polarity_scores(text)` returns, for any
+`str`. It takes vaderSentiment's lexicon, emoji table, constants and `normalize` from the installed
+package (nothing is copied) and applies its rules with the same arithmetic in the same order. Only
+the way to the work differs:
+
+- emoji become " " + their description with `str.replace` or `str.translate` (VADER appends character by
+  character and sometimes leaves the space out, which never changes the tokens or the "!"/"?" counts);
+- each token is stripped and lower-cased once (memoised per distinct token): VADER lower-cases the
+  whole text again for every sentiment word (`_negation_check`, `_special_idioms_check`), which is
+  what makes it quadratic;
+- only sentiment words get rule work, and a text with none is neutral at once (`SCORES_NEUTRAL`);
+- the "but" rule replays VADER's loop, quirk included (`sentiments.index(value)` finds the FIRST
+  position holding an equal value, not always the current one), with a heap of positions per value
+  instead of a scan once the text is long.
+
+Facts about `str.lower` this relies on (checked for every code point by `tests/test_vader_exact.py`):
+it is idempotent, so VADER's second lower-casing in `negated` changes nothing, and it never makes or
+removes whitespace, so tokens never contain a space.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import string
+from collections.abc import Sequence
+from itertools import compress
+from typing import Any, Final
+
+from vaderSentiment import vaderSentiment as vader
+
+SCORES_EMPTY: Final = {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
+"""No token at all: VADER's `score_valence` on an empty list."""
+SCORES_NEUTRAL: Final = {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+"""n tokens, none a sentiment word. Then every sentiment is the int 0 and "but" keeps them 0
+(0 * 0.5 == 0); the sum is 0.0, so no "!"/"?" emphasis is added and compound = 0.0 / sqrt(15) = 0.0;
+pos_sum = neg_sum = 0.0, neu_count = n, so pos = neg = |0.0 / n| = 0.0 and neu = |n / n| = 1.0."""
+
+NEGATIONS: Final = frozenset(vader.NEGATE)
+BOOSTERS: Final[dict[str, float]] = vader.BOOSTER_DICT
+SPECIAL_CASES: Final[dict[str, float]] = vader.SPECIAL_CASES
+IDIOM_STARTS: Final = frozenset(tuple(k.split()[:2]) for k in (*SPECIAL_CASES, *BOOSTERS) if " " in k)
+"""First two words of each multi-word idiom and booster: a sequence VADER builds can only match one
+of them if its first two tokens are such a pair (tokens hold no spaces)."""
+SO_THIS: Final = ("so", "this")
+RULE_WORDS: Final = NEGATIONS | BOOSTERS.keys() | {"no", "least", *SO_THIS}
+"""Tokens that change a sentiment word after them (with any token containing "n't" and the idioms).
+"never" and "without" are negations; "or"/"nor", "at"/"very" and "doubt" only matter next to them."""
+SCAN_BUT_UP_TO = 200
+"""Up to this many tokens, the "but" rule scans as VADER does (quadratic, but fast while short)."""
+REPLACE_UP_TO = 8
+"""Up to this many distinct emoji in a text, `str.replace` each; more, one `str.translate`."""
+MEMO_SIZE, MEMO_TOKEN_CHARS = 100_000, 40
+"""Distinct tokens remembered (the memo is cleared when full) and the longest one remembered."""
+
+
+class ExactVader:
+    """vaderSentiment's analyzer, made linear: `polarity_scores(text)` as VADER's, value for value."""
+
+    def __init__(self, analyzer: Any = None) -> None:
+        analyzer = analyzer if analyzer is not None else vader.SentimentIntensityAnalyzer()
+        self.lexicon: dict[str, float] = analyzer.lexicon
+        self.scored: frozenset[str] = frozenset(self.lexicon.keys() - BOOSTERS.keys())
+        """Tokens that get a valence: VADER gives boosters 0 even where its lexicon rates them."""
+        emoji = {char: text for char, text in analyzer.emojis.items() if len(char) == 1}
+        self.emoji: frozenset[str] = frozenset(emoji)
+        """VADER looks emoji up one character at a time: only single-character entries ever match."""
+        self._emoji_table = {ord(char): " " + text for char, text in emoji.items()}
+        self._replace_up_to = REPLACE_UP_TO if all(self.emoji.isdisjoint(t) for t in emoji.values()) else 0
+        self._memo: dict[str, str] = {}
+
+    def tokens(self, text: str) -> tuple[str, list[str]]:
+        """The text with emoji replaced (VADER counts its "!" and "?") and its tokens before stripping."""
+        if not text.isascii() and (present := self.emoji.intersection(text)):
+            if len(present) > self._replace_up_to:
+                text = text.translate(self._emoji_table)
+            else:  # faster for a few; no description holds an emoji, so the order does not matter
+                for char in present:
+                    text = text.replace(char, self._emoji_table[ord(char)])
+        return text, text.split()
+
+    def _lower(self, token: str) -> str:
+        """VADER's word for a raw token, lower-cased: `_strip_punc_if_word(token).lower()`."""
+        stripped = token.strip(string.punctuation)
+        word = (stripped if len(stripped) > 2 else token).lower()
+        if len(token) <= MEMO_TOKEN_CHARS:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[token] = word
+        return word
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        text, raw = self.tokens(text)
+        if not raw:
+            return dict(SCORES_EMPTY)
+        try:
+            lowers = list(map(self._memo.__getitem__, raw))
+        except KeyError:
+            lowers = [self._memo.get(token) or self._lower(token) for token in raw]
+        scored = self.scored
+        if scored.isdisjoint(lowers):
+            return dict(SCORES_NEUTRAL)
+        n = len(raw)
+        # stripping removes only uncased characters, so a raw token is upper case iff its word is
+        cap_diff = 0 < n - sum(map(str.isupper, raw)) < n
+        hits = list(compress(range(n), map(scored.__contains__, lowers)))
+        sentiments: list[float] = [0] * n
+        for i in hits:
+            if not (lowers[i] == "kind" and i < n - 1 and lowers[i + 1] == "of"):
+                sentiments[i] = self._valence(raw, lowers, i, cap_diff)
+        if "but" in lowers:
+            but_check(sentiments, lowers.index("but"))
+        return _score_valence(sentiments, hits, text)
+
+    def _valence(self, raw: Sequence[str], lowers: Sequence[str], i: int, cap_diff: bool) -> float:
+        """VADER's `sentiment_valence` for the lexicon word at `i` (not a booster, not "kind" of)."""
+        lexicon = self.lexicon
+        item = lowers[i]
+        valence = lexicon[item]
+        before = lowers[i - 3 : i] if i > 2 else lowers[:i]
+        if (
+            item != "no"
+            and RULE_WORDS.isdisjoint(before)
+            and "n't" not in " ".join(before)
+            and (i < 3 or before[0] in lexicon or not idiom_near(lowers, i))
+        ):  # no rule applies; VADER adds 0.0 for each word before, which leaves a non-zero valence as is
+            if cap_diff and raw[i].isupper():
+                valence = valence + vader.C_INCR if valence > 0 else valence - vader.C_INCR
+            return valence
+        if item == "no" and i != len(lowers) - 1 and lowers[i + 1] in lexicon:
+            valence = 0.0
+        if (
+            (i > 0 and lowers[i - 1] == "no")
+            or (i > 1 and lowers[i - 2] == "no")
+            or (i > 2 and lowers[i - 3] == "no" and lowers[i - 1] in ("or", "nor"))
+        ):
+            valence = lexicon[item] * vader.N_SCALAR
+        if cap_diff and raw[i].isupper():
+            valence = valence + vader.C_INCR if valence > 0 else valence - vader.C_INCR
+        for start_i in range(min(i, 3)):
+            before = lowers[i - (start_i + 1)]
+            if before in lexicon:
+                continue
+            s = 0.0  # scalar_inc_dec
+            if before in BOOSTERS:
+                s = BOOSTERS[before]
+                if valence < 0:
+                    s *= -1
+                if cap_diff and raw[i - (start_i + 1)].isupper():
+                    s = s + vader.C_INCR if valence > 0 else s - vader.C_INCR
+                if start_i:
+                    s = s * (0.95 if start_i == 1 else 0.9)
+            valence = valence + s
+            # _negation_check
+            if start_i == 0:
+                if before in NEGATIONS or "n't" in before:
+                    valence = valence * vader.N_SCALAR
+            elif start_i == 1:
+                if before == "never" and lowers[i - 1] in SO_THIS:
+                    valence = valence * 1.25
+                elif before == "without" and lowers[i - 1] == "doubt":
+                    pass
+                elif before in NEGATIONS or "n't" in before:
+                    valence = valence * vader.N_SCALAR
+            else:
+                if (before == "never" and lowers[i - 2] in SO_THIS) or lowers[i - 1] in SO_THIS:
+                    valence = valence * 1.25
+                elif before == "without" and (lowers[i - 2] == "doubt" or lowers[i - 1] == "doubt"):
+                    pass
+                elif before in NEGATIONS or "n't" in before:
+                    valence = valence * vader.N_SCALAR
+                if idiom_near(lowers, i):
+                    valence = special_idioms(valence, lowers, i)
+        if i > 1 and lowers[i - 1] == "least" and "least" not in lexicon:  # _least_check
+            if lowers[i - 2] != "at" and lowers[i - 2] != "very":
+                valence = valence * vader.N_SCALAR
+        elif i > 0 and lowers[i - 1] == "least" and "least" not in lexicon:
+            valence = valence * vader.N_SCALAR
+        return valence
+
+
+def idiom_near(lowers: Sequence[str], i: int) -> bool:
+    """Whether `special_idioms` at `i` (> 2) can match: one of its sequences starts with an idiom's pair."""
+    return (
+        (lowers[i - 1], lowers[i]) in IDIOM_STARTS
+        or (lowers[i - 2], lowers[i - 1]) in IDIOM_STARTS
+        or (lowers[i - 3], lowers[i - 2]) in IDIOM_STARTS
+        or (i + 1 < len(lowers) and (lowers[i], lowers[i + 1]) in IDIOM_STARTS)
+    )
+
+
+def special_idioms(valence: float, lowers: Sequence[str], i: int) -> float:
+    """VADER's `_special_idioms_check` at `i` (> 2), on the lower-cased tokens."""
+    onezero = f"{lowers[i - 1]} {lowers[i]}"
+    twoonezero = f"{lowers[i - 2]} {lowers[i - 1]} {lowers[i]}"
+    twoone = f"{lowers[i - 2]} {lowers[i - 1]}"
+    threetwoone = f"{lowers[i - 3]} {lowers[i - 2]} {lowers[i - 1]}"
+    threetwo = f"{lowers[i - 3]} {lowers[i - 2]}"
+    for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if seq in SPECIAL_CASES:
+            valence = SPECIAL_CASES[seq]
+            break
+    if len(lowers) - 1 > i:
+        zeroone = f"{lowers[i]} {lowers[i + 1]}"
+        if zeroone in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroone]
+    if len(lowers) - 1 > i + 1:
+        zeroonetwo = f"{lowers[i]} {lowers[i + 1]} {lowers[i + 2]}"
+        if zeroonetwo in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroonetwo]
+    for n_gram in (threetwoone, threetwo, twoone):
+        if n_gram in BOOSTERS:
+            valence = valence + BOOSTERS[n_gram]
+    return valence
+
+
+def but_check(sentiments: list[float], bi: int) -> None:
+    """VADER's `_but_check`, in place, for the first "but" at `bi`.
+
+    VADER walks the list and, for each value v it reads (after earlier changes), rescales the first
+    position holding a value == v: x0.5 before `bi`, x1.5 after it. Long lists keep a min-heap of
+    positions per value; positions whose value has changed since are dropped when they surface."""
+    if len(sentiments) <= SCAN_BUT_UP_TO:
+        for value in sentiments:
+            first = sentiments.index(value)
+            if first < bi:
+                sentiments[first] = value * 0.5
+            elif first > bi:
+                sentiments[first] = value * 1.5
+        return
+    heaps: dict[float, list[int]] = {}
+    for position, value in enumerate(sentiments):
+        heaps.setdefault(value, []).append(position)  # ascending, so already a heap
+    for value in sentiments:
+        heap = heaps[value]
+        while sentiments[heap[0]] != value:
+            heapq.heappop(heap)
+        first = heap[0]
+        if first == bi:
+            continue
+        changed = value * 0.5 if first < bi else value * 1.5
+        sentiments[first] = changed
+        if changed != value:  # only a zero stays equal, and stays in its heap
+            heapq.heappush(heaps.setdefault(changed, []), first)
+
+
+def _score_valence(sentiments: list[float], hits: Sequence[int], text: str) -> dict[str, float]:
+    """VADER's `score_valence`; `hits` are the only positions that may hold a non-zero sentiment."""
+    sum_s = float(sum(sentiments))
+    ep_count = min(text.count("!"), 4)  # _punctuation_emphasis
+    qm_count = text.count("?")
+    qm_amplifier: float = 0
+    if qm_count > 1:
+        qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
+    punct_emph_amplifier = ep_count * 0.292 + qm_amplifier
+    if sum_s > 0:
+        sum_s += punct_emph_amplifier
+    elif sum_s < 0:
+        sum_s -= punct_emph_amplifier
+    compound = vader.normalize(sum_s)
+    pos_sum, neg_sum, neu_count = 0.0, 0.0, len(sentiments)  # _sift_sentiment_scores
+    for i in hits:
+        sentiment_score = sentiments[i]
+        if sentiment_score > 0:
+            pos_sum += float(sentiment_score) + 1
+            neu_count -= 1
+        elif sentiment_score < 0:
+            neg_sum += float(sentiment_score) - 1
+            neu_count -= 1
+    if pos_sum > math.fabs(neg_sum):
+        pos_sum += punct_emph_amplifier
+    elif pos_sum < math.fabs(neg_sum):
+        neg_sum -= punct_emph_amplifier
+    total = pos_sum + math.fabs(neg_sum) + neu_count
+    return {
+        "neg": round(math.fabs(neg_sum / total), 3),
+        "neu": round(math.fabs(neu_count / total), 3),
+        "pos": round(math.fabs(pos_sum / total), 3),
+        "compound": round(compound, 4),
+    }
