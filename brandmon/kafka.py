@@ -9,31 +9,72 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from brandmon.schemas import ALERTS_TOPIC, DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC
-from brandmon.settings import Settings
+from brandmon.settings import KafkaSettingsError, Settings
+
+
+def _readable(path: Path, variable: str, what: str) -> str:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise KafkaSettingsError(
+            f"{variable}: cannot read {path} ({error.strerror}); point it at {what}"
+        ) from None
+    return str(path)
+
+
+def _reason(error: ssl.SSLError) -> str:
+    return str(error.reason or error.strerror or type(error).__name__)
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of every Kafka client, or None for PLAINTEXT and SASL_PLAINTEXT.
+
+    Verifies the brokers' certificates and host names against BRANDMON_KAFKA_SSL_CAFILE (else the
+    system's CAs) and presents BRANDMON_KAFKA_SSL_CERTFILE/_KEYFILE when set (mutual TLS).
+    `KafkaSettingsError`, naming the variable, when a file cannot be read or loaded."""
     if not settings.kafka_security_protocol.endswith("SSL"):
         return None
-    context = ssl.create_default_context(
-        cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-    )
-    if settings.kafka_ssl_certfile:
-        context.load_cert_chain(
-            str(settings.kafka_ssl_certfile),
-            str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+    cafile = settings.kafka_ssl_cafile
+    ca = "the PEM file of the CA that signed the brokers' certificates"
+    try:
+        context = ssl.create_default_context(
+            cafile=_readable(cafile, "BRANDMON_KAFKA_SSL_CAFILE", ca) if cafile else None
         )
+    except ssl.SSLError as error:
+        raise KafkaSettingsError(
+            f"BRANDMON_KAFKA_SSL_CAFILE: {cafile} holds no usable certificate ({_reason(error)}); "
+            f"point it at {ca}"
+        ) from None
+    if settings.kafka_ssl_certfile:
+        pem = "the client certificate (PEM)"
+        certfile = _readable(settings.kafka_ssl_certfile, "BRANDMON_KAFKA_SSL_CERTFILE", pem)
+        keyfile = settings.kafka_ssl_keyfile
+        key = "the client certificate's private key (PEM, unencrypted)"
+        try:
+            context.load_cert_chain(
+                certfile, _readable(keyfile, "BRANDMON_KAFKA_SSL_KEYFILE", key) if keyfile else None
+            )
+        except ssl.SSLError as error:
+            raise KafkaSettingsError(
+                "BRANDMON_KAFKA_SSL_CERTFILE/BRANDMON_KAFKA_SSL_KEYFILE: cannot load the client "
+                f"certificate and key ({_reason(error)}); give {pem} and {key}, which must match"
+            ) from None
     return context
 
 
 def client_kwargs(settings: Settings, bootstrap: str) -> dict[str, Any]:
-    """Keyword arguments for any aiokafka client (producer, consumer, admin)."""
+    """Keyword arguments for any aiokafka client (producer, consumer, admin).
+
+    Every client brandmon builds itself goes through here (the Faust app gets the same settings
+    as `broker_credentials`, see `streams.app`); tests/test_kafka_security.py checks both."""
     kwargs: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "security_protocol": settings.kafka_security_protocol,
