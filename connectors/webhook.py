@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from brandmon.schemas import MAX_MESSAGE_BYTES
 from connectors.source import Cursor, Page, Source, SourceContext
@@ -152,7 +153,10 @@ class WebhookSource(Source):
             return self._refuse(415, "Content-Encoding is not supported: send the JSON as it was signed")
         if request.content_length is not None and request.content_length > self.max_bytes:
             return self._refuse(413, f"body is larger than {self.max_bytes} bytes")
-        body = await read_at_most(request.content, self.max_bytes)
+        try:
+            body = await read_at_most(request.content, self.max_bytes)
+        except (ConnectionError, HttpProcessingError):  # hung up before its Content-Length, bad chunks
+            return self._refuse(400, "the body could not be read to its end")
         if body is None:
             return self._refuse(413, f"body is larger than {self.max_bytes} bytes")
         try:

@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import gzip
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -421,3 +423,107 @@ async def test_what_got_202_is_on_the_raw_topic(settings: Settings) -> None:
 
     records = await read_topic(settings, RAW_TOPIC, lambda r: ids(r) >= expected, give_up_after=30)
     assert ids(records) == expected
+
+
+async def raw_exchange(url: str, head: dict[str, str], body: bytes, *, half_close: bool = False) -> bytes:
+    """One request written byte for byte (headers may lie), and what the server answered until it
+    closed the connection or went quiet for a second; `half_close` ends our side after the body."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    lines = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in head.items())]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    await writer.drain()
+    if half_close:
+        writer.write_eof()
+    answer = b""
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        while chunk := await asyncio.wait_for(reader.read(65536), 1.0):
+            answer += chunk
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+    return answer
+
+
+def statuses(answer: bytes) -> list[int]:
+    return [int(code) for code in re.findall(rb"HTTP/1\.[01] (\d{3}) ", answer)]
+
+
+async def test_lying_content_lengths_never_reach_the_sink(caplog: pytest.LogCaptureFixture) -> None:
+    """A Content-Length smaller than the body (the rest is read as a second, malformed request), one
+    over the limit with a small body (refused unread), one larger than what is sent before the
+    caller hangs up (refused, not an error in our handler), and broken chunking: nothing is stored,
+    and the server goes on serving."""
+    source, sink = webhook(max_bytes=1024), RecordingSink()
+    big = batch(*(mention(n, "acme " * 20) for n in range(10)))
+    assert len(big) > 1024
+    small = batch(mention(1, "acme"))
+    chunked = signed(small) | {"Transfer-Encoding": "chunked"}
+    async with running(source, sink):
+        assert source.url is not None
+        short = await raw_exchange(source.url, signed(big) | {"Content-Length": "300"}, big)
+        assert statuses(short)
+        assert all(status >= 400 for status in statuses(short))
+        claimed = await raw_exchange(source.url, signed(small) | {"Content-Length": str(10**9)}, small)
+        assert statuses(claimed) == [413]
+        caplog.clear()
+        await raw_exchange(
+            source.url, signed(small) | {"Content-Length": str(len(small) + 100)}, small, half_close=True
+        )
+        assert "Error handling request" not in caplog.text
+        await raw_exchange(source.url, chunked, f"{len(small) + 50:x}\r\n".encode() + small, half_close=True)
+        await raw_exchange(source.url, chunked, b"zz\r\n" + small)
+        await raw_exchange(
+            source.url, chunked | {"Content-Length": "5"}, b"5\r\n" + small[:5] + b"\r\n0\r\n\r\n"
+        )
+        assert sink.pages == []
+        assert (await post(source.url, small, signed(small))).status_code == 202
+    assert sink.ids == ["mastodon:1"]
+
+
+async def test_a_signed_chunked_body_over_the_limit_is_413_and_not_stored() -> None:
+    source, sink = webhook(max_bytes=1024), RecordingSink()
+    body = batch(*(mention(n, "acme " * 20) for n in range(10)))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 100):
+            yield body[start : start + 100]
+
+    async with running(source, sink), httpx.AsyncClient(timeout=10) as client:
+        assert source.url is not None
+        response = await client.post(source.url, content=chunks(), headers=signed(body))
+        assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 413
+    assert sink.pages == []
+
+
+async def test_a_replay_sent_while_the_original_waits_for_kafka_is_409() -> None:
+    """The signature is reserved when the request is authenticated, not when Kafka acknowledged:
+    two copies in flight cannot both be stored."""
+    gate = asyncio.Event()
+    source, sink = webhook(), RecordingSink(gate=gate)
+    headers = signed(GOOD)
+    async with running(source, sink):
+        assert source.url is not None
+        first = asyncio.create_task(post(source.url, GOOD, headers))
+        await asyncio.wait_for(sink.sending.wait(), 5)
+        copy = await post(source.url, GOOD, headers)
+        gate.set()
+        assert (await first).status_code == 202
+    assert copy.status_code == 409
+    assert len(sink.pages) == 1
+
+
+async def test_a_signature_moved_to_another_timestamp_is_401() -> None:
+    """The timestamp is signed: a captured request cannot be freshened to pass the window."""
+    source, sink = webhook(), RecordingSink()
+    old = signed(GOOD, at=time.time() - 400)
+    moved = old | {"X-Brandmon-Timestamp": str(int(time.time()))}
+    async with running(source, sink):
+        assert source.url is not None
+        for headers in (moved, old | {"X-Brandmon-Timestamp": "+" + old["X-Brandmon-Timestamp"]}):
+            response = await post(source.url, GOOD, headers)
+            assert response.status_code == 401
+    assert sink.pages == []
