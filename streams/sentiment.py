@@ -1,14 +1,21 @@
-"""Sentiment scores: vaderSentiment for English, unchanged; lexicon scorers for German and Danish.
+"""Sentiment scores: vaderSentiment's numbers for English; lexicon scorers for German and Danish.
 
 `SentimentScorer.score(text, lang)` is the one entry point of the stream and of `brandmon score`:
 
-- `en`: vaderSentiment's `polarity_scores` on the raw text, numbers identical to vaderSentiment's;
-  `model` "vaderSentiment", `model_version` its version;
+- `en`: exactly what vaderSentiment's `polarity_scores` returns for the raw text (`==`, the same
+  floats, -0.0 included), computed by `streams.vader_exact.ExactVader` in time linear in the text
+  (vaderSentiment itself is quadratic) and several times faster; `model` "vaderSentiment",
+  `model_version` the installed vaderSentiment's version;
 - `de`: `streams.sentiment_de.GermanScorer` (brandmon's own lexicon, VADER's rules), `model`
   "brandmon-lexicon-de";
 - `da`: `streams.sentiment_da.DanishScorer` (AFINN-da and a small supplement, VADER's rules), `model`
   "brandmon-lexicon-da";
 - any other language: `None`.
+
+English results are kept in a bounded LRU cache by text (reshares and duplicates are common in
+social streams; texts up to `CACHED_TEXT_CHARS`, at most `CACHE_TEXTS` of them), and equal scores
+share one `Sentiment` (it is immutable). A text without any sentiment word is neutral without
+rule work (`streams.vader_exact.SCORES_NEUTRAL` shows why that is VADER's result too).
 
 The German and Danish `model_version` is brandmon's version plus a hash of the lexicon files, emoji
 table and rules, so it changes whenever a score could. The label thresholds are VADER's (`label_for`)
@@ -21,19 +28,27 @@ their first post (about 0.1 s each), so a worker that never sees those languages
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
 from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 from brandmon.schemas import Sentiment, SentimentLabel
+from streams.vader_exact import ExactVader
 
 VADER_MODEL = "vaderSentiment"
 VADER_VERSION = version("vaderSentiment")
 POSITIVE_THRESHOLD = 0.05
 """VADER's authors' recommended cut-off for the compound score; used for every language."""
 SCORED_LANGUAGES = ("en", "de", "da")
+CACHE_TEXTS, CACHED_TEXT_CHARS = 10_000, 512
+"""English texts remembered (least recently used first out) and the longest text remembered: at
+most a few MB, and typically well under one."""
+MAX_SHARED_SENTIMENTS = 50_000
+"""Distinct English scores whose `Sentiment` is kept for reuse (the table is cleared when full)."""
+
+ScoreKey = tuple[float, float, float, float]
 
 
 def label_for(compound: float) -> SentimentLabel:
@@ -49,10 +64,15 @@ class _LexiconScorer(Protocol):
 
 
 class SentimentScorer:
-    def __init__(self, *, german_plugin_lexicon: Path | None = None) -> None:
+    def __init__(self, *, german_plugin_lexicon: Path | None = None, cache_texts: int = CACHE_TEXTS) -> None:
         """`german_plugin_lexicon`: a GerVADER lexicon file merged into the German one (never by
-        default; licence and accuracy caveats in `streams.sentiment_de`)."""
-        self._vader = SentimentIntensityAnalyzer()
+        default; licence and accuracy caveats in `streams.sentiment_de`). `cache_texts`: size of
+        the English cache (0: none)."""
+        self._vader = ExactVader()
+        self._cache: OrderedDict[str, Sentiment] = OrderedDict()
+        """An LRU in C: cachetools' `LRUCache` costs about 2.5 us per insertion, what a repeat saves."""
+        self._cache_texts = cache_texts
+        self._shared: dict[ScoreKey, Sentiment] = {}
         self._german_plugin = german_plugin_lexicon
         self._lexicon_scorers: dict[str, _LexiconScorer] = {}
 
@@ -68,16 +88,41 @@ class SentimentScorer:
         return scorer.score(text)
 
     def _score_english(self, text: str) -> Sentiment:
+        cache = self._cache
+        cached = cache.get(text)
+        if cached is not None:
+            cache.move_to_end(text)
+            return cached
+        sentiment = self._english_sentiment(text)
+        if self._cache_texts and len(text) <= CACHED_TEXT_CHARS:
+            cache[text] = sentiment
+            if len(cache) > self._cache_texts:
+                cache.popitem(last=False)
+        return sentiment
+
+    def _english_sentiment(self, text: str) -> Sentiment:
         scores = self._vader.polarity_scores(text)
-        return Sentiment(
-            compound=scores["compound"],
-            pos=scores["pos"],
-            neu=scores["neu"],
-            neg=scores["neg"],
-            label=label_for(scores["compound"]),
-            model=VADER_MODEL,
-            model_version=VADER_VERSION,
-        )
+        compound = scores["compound"]
+        key = (scores["neg"], scores["neu"], scores["pos"], compound)
+        # Equal floats are the same float, except 0.0 and -0.0, which VADER can return as compound
+        # (never as neg/neu/pos: those are rounded absolute values). A -0.0 is never shared.
+        shared = compound or math.copysign(1.0, compound) > 0
+        sentiment = self._shared.get(key) if shared else None
+        if sentiment is None:
+            sentiment = Sentiment(
+                compound=compound,
+                pos=scores["pos"],
+                neu=scores["neu"],
+                neg=scores["neg"],
+                label=label_for(compound),
+                model=VADER_MODEL,
+                model_version=VADER_VERSION,
+            )
+            if shared:
+                if len(self._shared) >= MAX_SHARED_SENTIMENTS:
+                    self._shared.clear()
+                self._shared[key] = sentiment
+        return sentiment
 
 
 def _build(lang: str, german_plugin: Path | None) -> _LexiconScorer:

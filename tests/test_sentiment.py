@@ -1,12 +1,23 @@
-"""`SentimentScorer.score(text, lang)`, the one entry point: vaderSentiment's exact numbers for English,
-the lexicon scorers for German and Danish, `None` for everything else."""
+"""`SentimentScorer.score(text, lang)`, the one entry point: vaderSentiment's exact numbers for English
+(cached by text; `tests/test_vader_exact.py` checks them on far more texts), the lexicon scorers for
+German and Danish, `None` for everything else."""
 
 from __future__ import annotations
 
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from streams.sentiment import POSITIVE_THRESHOLD, VADER_MODEL, VADER_VERSION, SentimentScorer, label_for
+from bench.sentiment_speed import hostile_texts
+from brandmon.schemas import MAX_MESSAGE_BYTES, Sentiment
+from streams.sentiment import (
+    POSITIVE_THRESHOLD,
+    SCORED_LANGUAGES,
+    VADER_MODEL,
+    VADER_VERSION,
+    SentimentScorer,
+    label_for,
+)
+from streams.vader_exact import ExactVader
 
 ENGLISH = [
     "The new Acme app is great, I love it!",
@@ -112,3 +123,67 @@ def test_every_label_agrees_with_label_for(scorer: SentimentScorer, text: str, l
     got = scorer.score(text, lang)
     assert got is not None
     assert got.label == label_for(got.compound)
+
+
+def test_english_keeps_vaders_minus_zero() -> None:
+    """VADER rounds a tiny negative sum to a compound of -0.0; the `Sentiment` says -0.0 too, even
+    after a text whose scores differ only by that sign (0.0 == -0.0, so they must not be shared)."""
+    text, plus = "skeptics irritate =p opportunistically", "good abandon"
+    vader = SentimentIntensityAnalyzer()
+    assert repr(vader.polarity_scores(text)) == repr({"neg": 0.5, "neu": 0.0, "pos": 0.5, "compound": -0.0})
+    assert repr(vader.polarity_scores(plus)) == repr({"neg": 0.5, "neu": 0.0, "pos": 0.5, "compound": 0.0})
+    for scorer in (SentimentScorer(), SentimentScorer(cache_texts=0)):
+        for _ in range(2):
+            for words, compound in ((plus, "0.0"), (text, "-0.0")):
+                got = scorer.score(words, "en")
+                assert got is not None
+                assert repr(got.compound) == compound
+                assert f'"compound":{compound},' in got.model_dump_json()
+
+
+def test_english_cache_is_bounded_and_skips_long_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("streams.sentiment.CACHED_TEXT_CHARS", 40)
+    scorer = SentimentScorer(cache_texts=3)
+    texts = [f"post {i} is great" for i in range(5)]
+    first = [scorer.score(text, "en") for text in texts]
+    assert list(scorer._cache) == texts[2:]
+    assert scorer.score(texts[2], "en") is first[2]  # a hit moves it to the end
+    assert list(scorer._cache) == [texts[3], texts[4], texts[2]]
+    scorer.score("a long post, " * 10 + "great", "en")
+    assert len(scorer._cache) == 3
+    assert "a long post" not in "".join(scorer._cache)
+    uncached = SentimentScorer(cache_texts=0)
+    uncached.score("great", "en")
+    assert not uncached._cache
+
+
+def test_equal_scores_share_one_sentiment(scorer: SentimentScorer) -> None:
+    neutral = scorer.score("the parcel arrived on tuesday", "en")
+    assert neutral is scorer.score("my order is here", "en")
+    assert neutral is not None
+    assert (neutral.compound, neutral.neu, neutral.label) == (0.0, 1.0, "neutral")
+    assert scorer.score("", "en") == Sentiment(
+        compound=0.0,
+        pos=0.0,
+        neu=0.0,
+        neg=0.0,
+        label="neutral",
+        model=VADER_MODEL,
+        model_version=VADER_VERSION,
+    )
+
+
+LARGEST = hostile_texts(MAX_MESSAGE_BYTES)
+
+
+@pytest.mark.parametrize("lang", SCORED_LANGUAGES)
+@pytest.mark.parametrize("kind", sorted(LARGEST))
+def test_largest_messages_of_any_kind_are_scored(lang: str, kind: str) -> None:
+    """256 KiB messages built to find slow paths; `bench.sentiment_speed` shows they take milliseconds
+    (vaderSentiment itself needs seconds for 16 KiB of some of them)."""
+    text = LARGEST[kind]
+    got = SentimentScorer(cache_texts=0).score(text, lang)
+    assert got is not None
+    assert got.label == label_for(got.compound)
+    if lang == "en":
+        assert got.compound == ExactVader().polarity_scores(text)["compound"]
