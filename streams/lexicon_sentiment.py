@@ -5,7 +5,8 @@ It keeps vaderSentiment 3.3.2's constants (booster +-0.293, ALL-CAPS +0.733, neg
 pos/neu/neg as VADER computes them), so a compound means about the same in every language. It
 differs from VADER on purpose:
 
-- cost is linear in the text and a word's value is looked up once per process (memoised);
+- cost is linear in the text (a 256 KiB message of any kind takes milliseconds, see
+  `bench.sentiment_speed`) and a word's value is looked up once per process (memoised);
 - negators and boosters act within their clause: punctuation stops them; post-negators also negate
   the word before them when nothing follows in the clause ("das gefällt mir nicht", "jeg elsker
   det ikke"); a contrast word shifts weight within its sentence, or from the previous sentence
@@ -37,8 +38,9 @@ WINDOW, BOOSTER_DECAY = 3, (1.0, 0.95, 0.9)
 MAX_PHRASE = 3
 MIN_PREFIX, MAX_COMPOUND_LEN = 3, 40
 """A compound's first part has at least 3 letters; longer "words" (hashes, junk) are not split."""
-MAX_CACHED_WORDS = 200_000
-"""Word -> valence memo per scorer; cleared when full, so memory stays bounded on any input."""
+MAX_CACHED_WORDS, MAX_CACHED_WORD_CHARS = 200_000, 64
+"""Word -> valence memo per scorer, cleared when full; longer words are not remembered (junk is
+rarely repeated), so memory stays bounded on any input."""
 
 LOWER, TITLE, UPPER = 0, 1, 2
 """A word's shape as written: only TITLE/UPPER words are split as compounds, UPPER ones are shouted."""
@@ -182,8 +184,10 @@ class LexiconScorer:
             for start in range(MIN_PREFIX, len(word) - rules.min_compound_head + 1):
                 if (value := rules.compound_heads.get(word[start:])) is not None:
                     break
-        cache[word] = 0.0 if word in self._modifiers or word[0] == "\x00" else value or 0.0
-        return cache[word]
+        value = 0.0 if word in self._modifiers or word[0] == "\x00" else value or 0.0
+        if len(word) <= MAX_CACHED_WORD_CHARS:
+            cache[word] = value
+        return value
 
     def _valences(self, words: list[str], shapes: list[int], n_words: int) -> tuple[list[float], list[bool]]:
         rules, lexicon = self.rules, self.rules.lexicon

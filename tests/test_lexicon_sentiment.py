@@ -4,12 +4,12 @@ emoji) on brandmon's German lexicon and on AFINN-da, and the engine's own additi
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import pytest
 
-from streams.lexicon_sentiment import LexiconScorer
+from brandmon.schemas import MAX_MESSAGE_BYTES
+from streams.lexicon_sentiment import MAX_CACHED_WORD_CHARS, LexiconScorer
 from streams.sentiment import SentimentScorer, label_for
 from streams.sentiment_da import DanishScorer, danish_rules
 from streams.sentiment_de import GermanScorer, german_rules
@@ -251,9 +251,19 @@ def test_word_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert scorer.polarity_scores("god")["compound"] > 0.05
 
 
-def test_cost_is_linear_in_the_text(de: GermanScorer) -> None:
-    """A maximum-size message (256 KiB) must not stall a worker; VADER's cost grows faster."""
+def test_long_words_are_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Junk words of any length would otherwise fill the memo with up to 256 KiB each."""
+    scorer = LexiconScorer(danish_rules(), "m", "v")
+    giant = "x" * (MAX_CACHED_WORD_CHARS + 1)
+    assert scorer.polarity_scores(f"{giant} god {giant.upper()}")["compound"] > 0.05
+    assert all(len(word) <= MAX_CACHED_WORD_CHARS for cache in scorer._caches for word in cache)
+
+
+def test_a_maximum_size_message_is_scored(de: GermanScorer) -> None:
+    """A 256 KiB message must not stall a worker: the engine is linear in the text (the time of
+    hostile 256 KiB messages is measured in `bench.sentiment_speed`, not asserted here)."""
     sentence = "Der Zug war pünktlich, aber das WLAN war total kaputt!!! 😡 Danke für nichts. "
-    start = time.perf_counter()
-    de.polarity_scores(sentence * 3000)
-    assert time.perf_counter() - start < 2.0
+    repeated = sentence * (MAX_MESSAGE_BYTES // len(sentence.encode()))
+    assert len(repeated.encode()) <= MAX_MESSAGE_BYTES
+    assert de.polarity_scores(repeated)["compound"] == -1.0
+    assert de.polarity_scores(sentence)["compound"] < -0.05
