@@ -5,7 +5,10 @@ module, so the polling and cursor logic there is not interleaved with HTML handl
 becomes can be read and tested on its own. Comments and story texts arrive as HN's HTML
 (`<p>` between paragraphs, links, entities) and are published as plain text; ids are the
 objectID percent-encoded, so they stay printable ASCII as the contract asks; polls, jobs and
-hits with no text are not mentions.
+hits with no text are not mentions. A hit that cannot be read raises KeyError, TypeError or
+ValueError (pydantic's ValidationError is one), which the connector counts and skips: a
+`created_at_i` beyond the platform's time range is a ValueError too, never an OverflowError that
+would end every poll at the same hit.
 """
 
 from __future__ import annotations
@@ -46,6 +49,13 @@ def _native_id(value: object) -> str:
     return quote(str(value), safe="")
 
 
+def _created_at(value: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (OverflowError, OSError):
+        raise ValueError("created_at_i is out of the range of dates") from None
+
+
 def hit_to_mention(hit: Mapping[str, Any], fetched_at: datetime) -> Mention | None:
     """A story (title and text, else its link) or a comment; None for polls, jobs and empty text."""
     tags = hit.get("_tags") or []
@@ -67,7 +77,7 @@ def hit_to_mention(hit: Mapping[str, Any], fetched_at: datetime) -> Mention | No
         url=ITEM_URL + object_id,
         author=Author(id=author, handle=author),
         text=text,
-        created_at=datetime.fromtimestamp(int(hit["created_at_i"]), UTC),
+        created_at=_created_at(hit["created_at_i"]),
         fetched_at=fetched_at,
         reply_to=f"hackernews:{_native_id(parent)}" if comment and parent is not None else None,
         engagement=Engagement(

@@ -31,7 +31,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import orjson
-from pydantic import ValidationError
 
 from brandmon.schemas import Author, Engagement, Mention
 
@@ -202,7 +201,9 @@ def status_mention(
             ),
             edited_at=(post.get("edited_at") or fetched_at) if edited else None,
         )
-    except (KeyError, TypeError, AttributeError, ValidationError) as error:
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as error:
+        # ValueError includes pydantic's ValidationError; OverflowError: a `created_at` such as
+        # 0001-01-01T00:00+01:00 that has no UTC equivalent.
         raise UnreadableStatus(f"status {status.get('id')!r}: {type(error).__name__}") from None
 
 
