@@ -13,9 +13,9 @@
 - any other language: `None`.
 
 English results are kept in a bounded LRU cache by text (reshares and duplicates are common in
-social streams; texts up to `CACHED_TEXT_CHARS`, at most `CACHE_TEXTS` of them), and equal scores
-share one `Sentiment` (it is immutable). A text without any sentiment word is neutral without
-rule work (`streams.vader_exact.SCORES_NEUTRAL` shows why that is VADER's result too).
+social streams): texts up to `CACHED_TEXT_CHARS`, at most `CACHE_TEXTS` of them. A text without any
+sentiment word is neutral without rule work and gets one shared `Sentiment` (it is immutable);
+`streams.vader_exact.SCORES_NEUTRAL` shows why that is VADER's result too.
 
 The German and Danish `model_version` is brandmon's version plus a hash of the lexicon files, emoji
 table and rules, so it changes whenever a score could. The label thresholds are VADER's (`label_for`)
@@ -28,14 +28,13 @@ their first post (about 0.1 s each), so a worker that never sees those languages
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol
 
 from brandmon.schemas import Sentiment, SentimentLabel
-from streams.vader_exact import ExactVader
+from streams.vader_exact import SCORES_EMPTY, SCORES_NEUTRAL, ExactVader
 
 VADER_MODEL = "vaderSentiment"
 VADER_VERSION = version("vaderSentiment")
@@ -43,12 +42,8 @@ POSITIVE_THRESHOLD = 0.05
 """VADER's authors' recommended cut-off for the compound score; used for every language."""
 SCORED_LANGUAGES = ("en", "de", "da")
 CACHE_TEXTS, CACHED_TEXT_CHARS = 10_000, 512
-"""English texts remembered (least recently used first out) and the longest text remembered: at
-most a few MB, and typically well under one."""
-MAX_SHARED_SENTIMENTS = 50_000
-"""Distinct English scores whose `Sentiment` is kept for reuse (the table is cleared when full)."""
-
-ScoreKey = tuple[float, float, float, float]
+"""English texts remembered (least recently used first out) and the longest text remembered: at most
+about 6 MB of ASCII text (20 MB of 4-byte characters), typically 1-2 MB for social posts."""
 
 
 def label_for(compound: float) -> SentimentLabel:
@@ -70,9 +65,10 @@ class SentimentScorer:
         the English cache (0: none)."""
         self._vader = ExactVader()
         self._cache: OrderedDict[str, Sentiment] = OrderedDict()
-        """An LRU in C: cachetools' `LRUCache` costs about 2.5 us per insertion, what a repeat saves."""
+        """An LRU in C (cachetools' `LRUCache` spends about 2.5 us in Python per insertion, about what a
+        repeat saves when most posts are new)."""
         self._cache_texts = cache_texts
-        self._shared: dict[ScoreKey, Sentiment] = {}
+        self._empty, self._neutral = _vader_sentiment(SCORES_EMPTY), _vader_sentiment(SCORES_NEUTRAL)
         self._german_plugin = german_plugin_lexicon
         self._lexicon_scorers: dict[str, _LexiconScorer] = {}
 
@@ -101,28 +97,23 @@ class SentimentScorer:
         return sentiment
 
     def _english_sentiment(self, text: str) -> Sentiment:
-        scores = self._vader.polarity_scores(text)
-        compound = scores["compound"]
-        key = (scores["neg"], scores["neu"], scores["pos"], compound)
-        # Equal floats are the same float, except 0.0 and -0.0, which VADER can return as compound
-        # (never as neg/neu/pos: those are rounded absolute values). A -0.0 is never shared.
-        shared = compound or math.copysign(1.0, compound) > 0
-        sentiment = self._shared.get(key) if shared else None
-        if sentiment is None:
-            sentiment = Sentiment(
-                compound=compound,
-                pos=scores["pos"],
-                neu=scores["neu"],
-                neg=scores["neg"],
-                label=label_for(compound),
-                model=VADER_MODEL,
-                model_version=VADER_VERSION,
-            )
-            if shared:
-                if len(self._shared) >= MAX_SHARED_SENTIMENTS:
-                    self._shared.clear()
-                self._shared[key] = sentiment
-        return sentiment
+        scores = self._vader.scores(text)
+        if scores is SCORES_NEUTRAL:
+            return self._neutral
+        return self._empty if scores is SCORES_EMPTY else _vader_sentiment(scores)
+
+
+def _vader_sentiment(scores: dict[str, float]) -> Sentiment:
+    compound = scores["compound"]
+    return Sentiment(
+        compound=compound,
+        pos=scores["pos"],
+        neu=scores["neu"],
+        neg=scores["neg"],
+        label=label_for(compound),
+        model=VADER_MODEL,
+        model_version=VADER_VERSION,
+    )
 
 
 def _build(lang: str, german_plugin: Path | None) -> _LexiconScorer:

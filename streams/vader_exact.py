@@ -1,24 +1,18 @@
 """vaderSentiment 3.3.2's `polarity_scores`, score for score, in time linear in the text.
 
-`ExactVader().polarity_scores(text)` returns exactly (`==`, the same floats) what
-`vaderSentiment.vaderSentiment.SentimentIntensityAnalyzer().polarity_scores(text)` returns, for any
-`str`. It takes vaderSentiment's lexicon, emoji table, constants and `normalize` from the installed
-package (nothing is copied) and applies its rules with the same arithmetic in the same order. Only
-the way to the work differs:
-
-- emoji become " " + their description with `str.replace` or `str.translate` (VADER appends character by
-  character and sometimes leaves the space out, which never changes the tokens or the "!"/"?" counts);
-- each token is stripped and lower-cased once (memoised per distinct token): VADER lower-cases the
-  whole text again for every sentiment word (`_negation_check`, `_special_idioms_check`), which is
-  what makes it quadratic;
-- only sentiment words get rule work, and a text with none is neutral at once (`SCORES_NEUTRAL`);
+`ExactVader().polarity_scores(text)` returns exactly what vaderSentiment's
+`SentimentIntensityAnalyzer().polarity_scores(text)` returns (the same floats, -0.0 included) for any
+`str`, with vaderSentiment's own lexicon, emoji table, constants and `normalize` (loaded from the
+installed package) and its rules' arithmetic in the same order. Only the way to the work differs:
+- emoji become " " + their description by `str.replace`/`str.translate` (VADER, char by char, sometimes
+  leaves out the space, which changes neither the tokens nor the "!"/"?" counts);
+- each token is stripped and lower-cased once (memoised): VADER lower-cases the whole text again for
+  each sentiment word (`_negation_check`, `_special_idioms_check`), which makes it quadratic;
+- only sentiment words get rule work; a text with none is neutral at once (`SCORES_NEUTRAL`);
 - the "but" rule replays VADER's loop, quirk included (`sentiments.index(value)` finds the FIRST
-  position holding an equal value, not always the current one), with a heap of positions per value
-  instead of a scan once the text is long.
-
-Facts about `str.lower` this relies on (checked for every code point by `tests/test_vader_exact.py`):
-it is idempotent, so VADER's second lower-casing in `negated` changes nothing, and it never makes or
-removes whitespace, so tokens never contain a space.
+  position holding an equal value), with a heap of positions per value once the text is long.
+`str.lower` is idempotent and never makes or removes whitespace (`tests/test_vader_exact.py` checks
+every code point): VADER's second lower-casing in `negated` changes nothing; tokens hold no space.
 """
 
 from __future__ import annotations
@@ -53,8 +47,8 @@ SCAN_BUT_UP_TO = 200
 """Up to this many tokens, the "but" rule scans as VADER does (quadratic, but fast while short)."""
 REPLACE_UP_TO = 8
 """Up to this many distinct emoji in a text, `str.replace` each; more, one `str.translate`."""
-MEMO_SIZE, MEMO_TOKEN_CHARS = 100_000, 40
-"""Distinct tokens remembered (the memo is cleared when full) and the longest one remembered."""
+MEMO_SIZE, MEMO_TOKEN_CHARS = 50_000, 40
+"""Distinct tokens remembered (the memo is cleared when full; a few MB) and the longest one remembered."""
 
 
 class ExactVader:
@@ -82,8 +76,7 @@ class ExactVader:
                     text = text.replace(char, self._emoji_table[ord(char)])
         return text, text.split()
 
-    def _lower(self, token: str) -> str:
-        """VADER's word for a raw token, lower-cased: `_strip_punc_if_word(token).lower()`."""
+    def _lower(self, token: str) -> str:  # VADER's `_strip_punc_if_word(token).lower()`, memoised
         stripped = token.strip(string.punctuation)
         word = (stripped if len(stripped) > 2 else token).lower()
         if len(token) <= MEMO_TOKEN_CHARS:
@@ -93,16 +86,21 @@ class ExactVader:
         return word
 
     def polarity_scores(self, text: str) -> dict[str, float]:
+        return dict(self.scores(text))
+
+    def scores(self, text: str) -> dict[str, float]:
+        """As `polarity_scores`, but a text with no token or no sentiment word gets `SCORES_EMPTY` or
+        `SCORES_NEUTRAL` itself (shared: not to be changed)."""
         text, raw = self.tokens(text)
         if not raw:
-            return dict(SCORES_EMPTY)
+            return SCORES_EMPTY
         try:
             lowers = list(map(self._memo.__getitem__, raw))
         except KeyError:
             lowers = [self._memo.get(token) or self._lower(token) for token in raw]
         scored = self.scored
         if scored.isdisjoint(lowers):
-            return dict(SCORES_NEUTRAL)
+            return SCORES_NEUTRAL
         n = len(raw)
         # stripping removes only uncased characters, so a raw token is upper case iff its word is
         cap_diff = 0 < n - sum(map(str.isupper, raw)) < n
@@ -161,16 +159,16 @@ class ExactVader:
             elif start_i == 1:
                 if before == "never" and lowers[i - 1] in SO_THIS:
                     valence = valence * 1.25
-                elif before == "without" and lowers[i - 1] == "doubt":
-                    pass
-                elif before in NEGATIONS or "n't" in before:
+                elif not (before == "without" and lowers[i - 1] == "doubt") and (
+                    before in NEGATIONS or "n't" in before
+                ):
                     valence = valence * vader.N_SCALAR
             else:
                 if (before == "never" and lowers[i - 2] in SO_THIS) or lowers[i - 1] in SO_THIS:
                     valence = valence * 1.25
-                elif before == "without" and (lowers[i - 2] == "doubt" or lowers[i - 1] == "doubt"):
-                    pass
-                elif before in NEGATIONS or "n't" in before:
+                elif not (before == "without" and "doubt" in (lowers[i - 2], lowers[i - 1])) and (
+                    before in NEGATIONS or "n't" in before
+                ):
                     valence = valence * vader.N_SCALAR
                 if idiom_near(lowers, i):
                     valence = special_idioms(valence, lowers, i)
@@ -194,11 +192,9 @@ def idiom_near(lowers: Sequence[str], i: int) -> bool:
 
 def special_idioms(valence: float, lowers: Sequence[str], i: int) -> float:
     """VADER's `_special_idioms_check` at `i` (> 2), on the lower-cased tokens."""
-    onezero = f"{lowers[i - 1]} {lowers[i]}"
-    twoonezero = f"{lowers[i - 2]} {lowers[i - 1]} {lowers[i]}"
-    twoone = f"{lowers[i - 2]} {lowers[i - 1]}"
-    threetwoone = f"{lowers[i - 3]} {lowers[i - 2]} {lowers[i - 1]}"
-    threetwo = f"{lowers[i - 3]} {lowers[i - 2]}"
+    three, two, one, zero = lowers[i - 3 : i + 1]
+    onezero, twoonezero, twoone = f"{one} {zero}", f"{two} {one} {zero}", f"{two} {one}"
+    threetwoone, threetwo = f"{three} {two} {one}", f"{three} {two}"
     for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
         if seq in SPECIAL_CASES:
             valence = SPECIAL_CASES[seq]
@@ -250,12 +246,9 @@ def but_check(sentiments: list[float], bi: int) -> None:
 def _score_valence(sentiments: list[float], hits: Sequence[int], text: str) -> dict[str, float]:
     """VADER's `score_valence`; `hits` are the only positions that may hold a non-zero sentiment."""
     sum_s = float(sum(sentiments))
-    ep_count = min(text.count("!"), 4)  # _punctuation_emphasis
-    qm_count = text.count("?")
-    qm_amplifier: float = 0
-    if qm_count > 1:
-        qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
-    punct_emph_amplifier = ep_count * 0.292 + qm_amplifier
+    qm_count = text.count("?")  # _punctuation_emphasis
+    qm_amplifier = (qm_count * 0.18 if qm_count <= 3 else 0.96) if qm_count > 1 else 0
+    punct_emph_amplifier = min(text.count("!"), 4) * 0.292 + qm_amplifier
     if sum_s > 0:
         sum_s += punct_emph_amplifier
     elif sum_s < 0:

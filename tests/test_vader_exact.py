@@ -225,7 +225,8 @@ def test_what_the_shortcuts_rely_on() -> None:
     """`str.lower` is idempotent and keeps whitespace for every code point (so VADER's second
     lower-casing changes nothing and tokens hold no spaces); no lexicon valence is 0, even with the
     ALL-CAPS step (so skipping VADER's `+ 0.0` for a word with no rule before it changes nothing);
-    no emoji description holds an emoji (so they may be replaced in any order)."""
+    no emoji is ASCII (so an ASCII text has none) and no emoji description holds an emoji (so they
+    may be replaced in any order)."""
     for code in range(sys.maxunicode + 1):
         char = chr(code)
         lower = char.lower()
@@ -233,6 +234,7 @@ def test_what_the_shortcuts_rely_on() -> None:
         assert any(c.isspace() for c in lower) == char.isspace()
     valences = set(VADER.lexicon.values())
     assert 0 not in valences | {v + vader.C_INCR for v in valences} | {v - vader.C_INCR for v in valences}
+    assert not any(char.isascii() for char in EXACT.emoji)
     assert all(EXACT.emoji.isdisjoint(description) for description in VADER.emojis.values())
 
 
