@@ -9,8 +9,9 @@ installed package) and its rules' arithmetic in the same order. Only the way to 
 - each token is stripped and lower-cased once (memoised): VADER lower-cases the whole text again for
   each sentiment word (`_negation_check`, `_special_idioms_check`), which makes it quadratic;
 - only sentiment words get rule work; a text with none is neutral at once (`SCORES_NEUTRAL`);
-- the "but" rule replays VADER's loop, quirk included (`sentiments.index(value)` finds the FIRST
-  position holding an equal value), with a heap of positions per value once the text is long.
+- sentiments are kept for sentiment words only (others are 0 and change no result); the "but" rule
+  replays VADER's loop on them, quirk included (`sentiments.index(value)` finds the FIRST position
+  holding an equal value), with a heap of positions per value once there are many.
 `str.lower` is idempotent and never makes or removes whitespace (`tests/test_vader_exact.py` checks
 every code point): VADER's second lower-casing in `negated` changes nothing; tokens hold no space.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 import string
 from collections.abc import Sequence
 from itertools import compress
@@ -43,8 +45,9 @@ SO_THIS: Final = ("so", "this")
 RULE_WORDS: Final = NEGATIONS | BOOSTERS.keys() | {"no", "least", *SO_THIS}
 """Tokens that change a sentiment word after them (with any token containing "n't" and the idioms).
 "never" and "without" are negations; "or"/"nor", "at"/"very" and "doubt" only matter next to them."""
-SCAN_BUT_UP_TO = 200
-"""Up to this many tokens, the "but" rule scans as VADER does (quadratic, but fast while short)."""
+SCAN_BUT_UP_TO = 64
+"""Up to this many sentiment words, the "but" rule scans as VADER does (quadratic, fast while short)."""
+NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
 REPLACE_UP_TO = 8
 """Up to this many distinct emoji in a text, `str.replace` each; more, one `str.translate`."""
 MEMO_SIZE, MEMO_TOKEN_CHARS = 50_000, 40
@@ -68,7 +71,7 @@ class ExactVader:
 
     def tokens(self, text: str) -> tuple[str, list[str]]:
         """The text with emoji replaced (VADER counts its "!" and "?") and its tokens before stripping."""
-        if not text.isascii() and (present := self.emoji.intersection(text)):
+        if not text.isascii() and (present := self.emoji.intersection(NON_ASCII.findall(text))):
             if len(present) > self._replace_up_to:
                 text = text.translate(self._emoji_table)
             else:  # faster for a few; no description holds an emoji, so the order does not matter
@@ -105,13 +108,13 @@ class ExactVader:
         # stripping removes only uncased characters, so a raw token is upper case iff its word is
         cap_diff = 0 < n - sum(map(str.isupper, raw)) < n
         hits = list(compress(range(n), map(scored.__contains__, lowers)))
-        sentiments: list[float] = [0] * n
-        for i in hits:
+        values: list[float] = [0] * len(hits)  # every other token's sentiment is 0
+        for k, i in enumerate(hits):
             if not (lowers[i] == "kind" and i < n - 1 and lowers[i + 1] == "of"):
-                sentiments[i] = self._valence(raw, lowers, i, cap_diff)
+                values[k] = self._valence(raw, lowers, i, cap_diff)
         if "but" in lowers:
-            but_check(sentiments, lowers.index("but"))
-        return _score_valence(sentiments, hits, text)
+            but_check(values, hits, lowers.index("but"))
+        return _score_valence(values, n, text)
 
     def _valence(self, raw: Sequence[str], lowers: Sequence[str], i: int, cap_diff: bool) -> float:
         """VADER's `sentiment_valence` for the lexicon word at `i` (not a booster, not "kind" of)."""
@@ -213,39 +216,45 @@ def special_idioms(valence: float, lowers: Sequence[str], i: int) -> float:
     return valence
 
 
-def but_check(sentiments: list[float], bi: int) -> None:
-    """VADER's `_but_check`, in place, for the first "but" at `bi`.
+def but_check(values: list[float], positions: Sequence[int], bi: int) -> None:
+    """VADER's `_but_check`, in place, on the sentiments at `positions` (all others are 0), for the
+    first "but" at position `bi`.
 
     VADER walks the list and, for each value v it reads (after earlier changes), rescales the first
-    position holding a value == v: x0.5 before `bi`, x1.5 after it. Long lists keep a min-heap of
-    positions per value; positions whose value has changed since are dropped when they surface."""
-    if len(sentiments) <= SCAN_BUT_UP_TO:
-        for value in sentiments:
-            first = sentiments.index(value)
-            if first < bi:
-                sentiments[first] = value * 0.5
-            elif first > bi:
-                sentiments[first] = value * 1.5
+    position holding a value == v: x0.5 before `bi`, x1.5 after it. A zero only ever turns a zero into
+    a zero (0, 0.0 or -0.0: nothing `score_valence` tells apart), so zeros are skipped, and a non-zero
+    value is only found where a non-zero value is. Long lists keep a min-heap of indices per value;
+    indices whose value has changed since are dropped when they surface."""
+    if len(values) <= SCAN_BUT_UP_TO:
+        for value in values:
+            if value:
+                first = values.index(value)
+                if positions[first] < bi:
+                    values[first] = value * 0.5
+                elif positions[first] > bi:
+                    values[first] = value * 1.5
         return
     heaps: dict[float, list[int]] = {}
-    for position, value in enumerate(sentiments):
-        heaps.setdefault(value, []).append(position)  # ascending, so already a heap
-    for value in sentiments:
+    for index, value in enumerate(values):
+        heaps.setdefault(value, []).append(index)  # ascending, so already a heap
+    for value in values:
+        if not value:
+            continue
         heap = heaps[value]
-        while sentiments[heap[0]] != value:
+        while values[heap[0]] != value:
             heapq.heappop(heap)
         first = heap[0]
-        if first == bi:
-            continue
-        changed = value * 0.5 if first < bi else value * 1.5
-        sentiments[first] = changed
-        if changed != value:  # only a zero stays equal, and stays in its heap
+        if positions[first] != bi:
+            values[first] = changed = value * 0.5 if positions[first] < bi else value * 1.5
             heapq.heappush(heaps.setdefault(changed, []), first)
 
 
-def _score_valence(sentiments: list[float], hits: Sequence[int], text: str) -> dict[str, float]:
-    """VADER's `score_valence`; `hits` are the only positions that may hold a non-zero sentiment."""
-    sum_s = float(sum(sentiments))
+def _score_valence(values: list[float], n: int, text: str) -> dict[str, float]:
+    """VADER's `score_valence` for `n` tokens whose non-zero sentiments are among `values`, in order.
+
+    Left out zeros change no sum: Python's `sum` starts from the int 0 and never reaches -0.0, and
+    x + 0 == x + 0.0 == x + -0.0 == x for any other x (small int partial sums are exact as floats)."""
+    sum_s = float(sum(values))
     qm_count = text.count("?")  # _punctuation_emphasis
     qm_amplifier = (qm_count * 0.18 if qm_count <= 3 else 0.96) if qm_count > 1 else 0
     punct_emph_amplifier = min(text.count("!"), 4) * 0.292 + qm_amplifier
@@ -254,9 +263,8 @@ def _score_valence(sentiments: list[float], hits: Sequence[int], text: str) -> d
     elif sum_s < 0:
         sum_s -= punct_emph_amplifier
     compound = vader.normalize(sum_s)
-    pos_sum, neg_sum, neu_count = 0.0, 0.0, len(sentiments)  # _sift_sentiment_scores
-    for i in hits:
-        sentiment_score = sentiments[i]
+    pos_sum, neg_sum, neu_count = 0.0, 0.0, n  # _sift_sentiment_scores
+    for sentiment_score in values:
         if sentiment_score > 0:
             pos_sum += float(sentiment_score) + 1
             neu_count -= 1

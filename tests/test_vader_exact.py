@@ -124,7 +124,9 @@ def test_the_corpus_covers_the_rules() -> None:
         "????",
     ):
         assert needle in joined
-    assert sum(len(text.split()) > vader_exact.SCAN_BUT_UP_TO and "but" in text for text in CORPUS) >= 20
+    many = [text for text in CORPUS if len(EXACT.scored.intersection(text.lower().split())) > 20]
+    assert sum(len([w for w in text.lower().split() if w in EXACT.scored]) > vader_exact.SCAN_BUT_UP_TO
+               and "but" in text.lower().split() for text in many) >= 20  # fmt: skip
     assert sum(len(text) > 1500 for text in CORPUS) >= 50
 
 
@@ -197,18 +199,29 @@ def test_equal_to_vader_on_hostile_texts_of_a_few_kib(kind: str) -> None:
     assert differences([hostile_texts(4096)[kind]]) == []
 
 
-def test_long_lists_take_the_heap_path_and_agree_with_vaders_scan() -> None:
+@pytest.mark.parametrize("many", [False, True])
+def test_but_rule_agrees_with_vaders_own(many: bool) -> None:
+    """On sentiment lists with many equal values and zeros, short (VADER's scan) and long (heaps)."""
     rng = random.Random(5)
-    pool: list[float] = [0, 0.0, -0.0, 1.9, -1.9, 0.95, 2.85, 3, -2, 1.5, 0.75, 4.275]
-    for _ in range(300):
-        n = rng.randint(vader_exact.SCAN_BUT_UP_TO + 1, vader_exact.SCAN_BUT_UP_TO + 60)
-        values = [rng.choice(pool) for _ in range(n)]
-        bi = rng.randrange(n)
-        words = ["x"] * n
+    pool: list[float] = [0.0, -0.0, 1.9, -1.9, 0.95, 2.85, 3, -2, 1.5, 0.75, 4.275, -2.5]
+    scan = vader_exact.SCAN_BUT_UP_TO
+    for _ in range(200):
+        size = rng.randint(scan + 1, scan + 80) if many else rng.randint(1, scan)
+        n = size + rng.randint(1, 60)
+        positions = sorted(rng.sample(range(n), size))
+        full: list[float] = [0] * n
+        for position in positions:
+            full[position] = rng.choice(pool)
+        bi = rng.choice([p for p in range(n) if p not in positions] + positions[:1])
+        words = [rng.choice(("x", "but")) if p > bi else "x" for p in range(n)]
         words[bi] = "but"
-        ours = list(values)
-        but_check(ours, bi)
-        assert repr(ours) == repr(VADER._but_check(words, list(values)))
+        values = [full[p] for p in positions]
+        but_check(values, positions, bi)
+        want = VADER._but_check(words, list(full))
+        assert [repr(w) if w else "0" for w in want] == [
+            repr(values[positions.index(p)]) if p in positions and values[positions.index(p)] else "0"
+            for p in range(n)
+        ]
 
 
 def test_neutral_and_empty_results_are_vaders() -> None:
