@@ -55,7 +55,7 @@ async def _drain(workers: Workers, seen: Seen, limit: float = 180.0) -> None:
     """Until the worker's scored count stood still for 3 s and the consumer has that many."""
     quiet_since, last, deadline = time.monotonic(), -1.0, time.monotonic() + limit
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
         workers.check_alive()
         progress = workers.progress()[0]
         scored = progress.scored if progress else 0.0

@@ -13,6 +13,10 @@ from __future__ import annotations
 import argparse
 import linecache
 import re
+import shutil
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +89,7 @@ RULES: list[Rule] = [
     ),
     (FRAMEWORK, _in("streams/transport.py")),
 ]
-SCRAPE = "metrics: serving /metrics (the bench polls it 5 times a second)"
+SCRAPE = "metrics: serving /metrics (the bench polls it once a second)"
 _SCRAPE_FILES = ("prometheus_client/exposition.py", "/wsgiref/", "/socketserver.py", "/http/server.py")
 _PROJECT = ("/streams/", "/brandmon/", "/connectors/")
 """Paths as py-spy prints them (relative to sys.path), matched with a leading `/`."""
@@ -139,6 +143,25 @@ def table(path: Path) -> Table:
     for category, count in counts.most_common():
         result.add_row(category, f"{count:,}", f"{100 * count / max(total, 1):.1f}%")
     return result
+
+
+def start_py_spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy (installed in the venv, not a dependency) sampling `pid` 100 times a second."""
+    binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if binary is None:
+        raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
+    command = [binary, "record", "--pid", str(pid), "--rate", "100", "--format", "raw"]
+    command += ["--nonblocking", "--output", str(output)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_py_spy(spy: subprocess.Popen[bytes]) -> None:
+    spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait()
 
 
 def main() -> None:

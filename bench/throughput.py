@@ -11,7 +11,8 @@ look; `--skip-two-workers`, `--skip-latency`, `--skip-burst` leave parts out).
    of its own.
 3. One `brandmon worker` (validation, dedup, language, boolean queries, sentiment, windows with
    changelog, spike and rumour detection with the demo's 10 s buckets, metrics) reads the same
-   topic. Rate = mentions between the first and the last progress its /metrics show.
+   topic. Rate = mentions scored between its first and last scored record (Kafka timestamps);
+   completion is read from its /metrics (processed offsets), once a second.
 4. Two workers (one group, 2 of the 4 partitions each) on a fresh broker: they form their group
    on a trickle of other mentions, then the same messages are written again. Total rate.
 5. Live runs (`bench.latency`): steady 2,000 mentions/s -> scored latency; burst -> alert.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,12 +76,29 @@ async def backlog_runs(args: argparse.Namespace, data_root: Path) -> list[Result
         worker_result("brandmon, 1 worker (every feature)", one, f"{one.scored:,} scored records"),
     ]
     if not args.skip_two_workers:
-        two = await two_workers(args, data_root / "two", corpus)
+        name = "brandmon, 2 workers, 2 processes"
+        try:
+            two = await two_workers(args, data_root / "two", corpus)
+        except Exception as error:  # a failed scenario must not lose the others' numbers
+            results.append(failed(name, error))
+            return results
         print(f"two workers: {two.rate:,.0f} mentions/s")
         rss = " / ".join(mib(r) for r in two.peak_rss)
         note = f"x{two.rate / one.rate:.2f} one worker; RSS per worker {rss}"
-        results.append(worker_result("brandmon, 2 workers, 2 processes", two, note))
+        results.append(worker_result(name, two, note))
     return results
+
+
+def failed(name: str, error: Exception) -> Result:
+    print(f"{name}: FAILED {error!r}")
+    return Result(name, 0, note=f"FAILED: {type(error).__name__}: {error}"[:300])
+
+
+async def guarded(name: str, run: Awaitable[Result]) -> Result:
+    try:
+        return await run
+    except Exception as error:  # a failed scenario must not lose the others' numbers
+        return failed(name, error)
 
 
 async def two_workers(args: argparse.Namespace, data_root: Path, corpus: Corpus) -> WorkerRun:
@@ -127,14 +146,12 @@ async def run(args: argparse.Namespace) -> None:
     print(f"logs and worker data under {data_root}")
     results = await backlog_runs(args, data_root)
     if not args.skip_latency:
-        results.append(
-            await steady_latency(args.config, data_root / "steady", rate=args.rate, seconds=args.seconds)
-        )
-        print(f"steady: p99 {seconds(results[-1].p99)}")
+        steady = steady_latency(args.config, data_root / "steady", rate=args.rate, seconds=args.seconds)
+        results.append(await guarded("steady latency", steady))
+        print(f"steady: p50 {seconds(results[-1].p50)}, p99 {seconds(results[-1].p99)}")
     if not args.skip_burst:
-        results.append(
-            await burst_to_alert(args.config, data_root / "burst", live_before=60.0, phase=args.phase)
-        )
+        burst = burst_to_alert(args.config, data_root / "burst", live_before=60.0, phase=args.phase)
+        results.append(await guarded("burst -> alert", burst))
         print(f"burst: {results[-1].note}")
     console.print(results_table(results))
     console.print(

@@ -8,13 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -23,6 +20,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bench.corpus import Corpus
 from bench.measure import PeakRss, WorkerProgress, worker_progress
+from bench.profile_summary import start_py_spy, stop_py_spy
 from brandmon.broker import free_port
 from brandmon.demo import DEMO_SPIKE_SETTINGS
 from brandmon.kafka import client_kwargs
@@ -129,23 +127,13 @@ async def wait_for_assignment(
                 raise TimeoutError(f"consumer group not stable: partitions by worker {active}")
 
 
-async def follow(workers: Workers, corpus: Corpus, interval: float = 0.2) -> tuple[float, float, float]:
-    """(seconds, mentions/s) from the first to the last corpus progress seen, and the wall-clock
-    time processing began (the first progress seen, less the time its mentions took at that rate)."""
-    first: tuple[float, int] | None = None
-    first_wall = 0.0
+async def follow(workers: Workers, corpus: Corpus, interval: float = 1.0) -> None:
+    """Until the workers' /metrics show every corpus message processed. Polled once a second: a
+    scrape costs the worker ~20 ms of CPU (the rate itself comes from scored record timestamps)."""
     deadline = time.monotonic() + max(600.0, corpus.mentions / 300)
-    while True:
+    while (done := corpus.progress(merged_offsets(workers.progress()))) < corpus.mentions:
         workers.check_alive()
-        done = corpus.progress(merged_offsets(workers.progress()))
-        now = time.monotonic()
-        if done and first is None:
-            first, first_wall = (now, done), time.time()
-        if first is not None and done >= corpus.mentions:
-            span = now - first[0]
-            rate = (done - first[1]) / span
-            return span, rate, first_wall - first[1] / rate
-        if now > deadline:
+        if time.monotonic() > deadline:
             raise TimeoutError(f"workers processed {done} of {corpus.mentions} mentions")
         await asyncio.sleep(interval)
 
@@ -168,42 +156,56 @@ async def run_workers(
             spy = start_py_spy(workers.processes[0].pid, profile)
         if not isinstance(corpus, Corpus):
             corpus = await corpus(workers)
-        span, rate, began = await follow(workers, corpus)
+        await follow(workers, corpus)
         peaks = workers.rss.final()
         scored = int(sum(p.scored for p in workers.progress() if p is not None))
     finally:
         if spy is not None:
             stop_py_spy(spy)
         workers.stop()
-    latencies, checked, differing = await read_scored(settings, bootstrap, corpus, scored, began)
-    return WorkerRun(corpus.mentions, rate, span, list(peaks.values()), scored, latencies, checked, differing)
+    back = await read_scored(settings, bootstrap, corpus, scored)
+    return back.run(corpus, list(peaks.values()), scored)
 
 
-def start_py_spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy (installed in the venv, not a dependency) sampling `pid` 100 times a second."""
-    binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
-    if binary is None:
-        raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
-    command = [binary, "record", "--pid", str(pid), "--rate", "100", "--format", "raw"]
-    command += ["--nonblocking", "--output", str(output)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@dataclass
+class ScoredReadback:
+    """The corpus's scored records as read back: (raw message loaded, scored record timestamp)."""
 
+    times: list[tuple[float, float]] = field(default_factory=list)
+    first_scored: dict[str, float] = field(default_factory=dict)
+    """Mention id -> timestamp of its first scored record."""
+    english_checked: int = 0
+    english_differing: int = 0
 
-def stop_py_spy(spy: subprocess.Popen[bytes]) -> None:
-    spy.send_signal(signal.SIGINT)
-    try:
-        spy.wait(30)
-    except subprocess.TimeoutExpired:
-        spy.kill()
-        spy.wait()
+    def run(self, corpus: Corpus, peak_rss: list[int], scored: int) -> WorkerRun:
+        """Rate from the first to the last scored record's timestamp: the mentions scored after the
+        first record's moment, scaled up for those that matched no brand (and so left no record).
+        Latency from processing start (the first record, less its batch at that rate) or loading."""
+        if not self.first_scored:
+            raise RuntimeError("no scored record of the corpus was read back")
+        start, end = min(self.first_scored.values()), max(t for _, t in self.times)
+        later = sum(1 for t in self.first_scored.values() if t > start)
+        scale = corpus.mentions / len(self.first_scored)
+        rate = later * scale / (end - start)
+        began = start - (len(self.first_scored) - later) * scale / rate
+        latencies = [at - max(loaded, began) for loaded, at in self.times]
+        return WorkerRun(
+            corpus.mentions,
+            rate,
+            end - start,
+            peak_rss,
+            scored,
+            latencies,
+            self.english_checked,
+            self.english_differing,
+        )
 
 
 async def read_scored(
-    settings: Settings, bootstrap: str, corpus: Corpus, expected: int, began: float, idle: float = 10.0
-) -> tuple[list[float], int, int]:
-    """Seconds from its raw message's loading (or from `began`, when processing began, if later) to
-    each scored record of the corpus's mentions; English records checked against vaderSentiment's
-    `polarity_scores`, and how many of them differ."""
+    settings: Settings, bootstrap: str, corpus: Corpus, expected: int, idle: float = 10.0
+) -> ScoredReadback:
+    """The scored topic until `expected` records (or `idle` s without one); English sentiment is
+    checked against vaderSentiment's `polarity_scores`."""
     raw_times = corpus.raw_times()
     vader = SentimentIntensityAnalyzer()
     expected_scores: dict[str, dict[str, float]] = {}
@@ -211,8 +213,8 @@ async def read_scored(
         SCORED_TOPIC, **client_kwargs(settings, bootstrap), group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
-    latencies: list[float] = []
-    seen = checked = differing = 0
+    back = ScoredReadback()
+    seen = 0
     last = time.monotonic()
     try:
         while seen < expected and time.monotonic() - last < idle:
@@ -221,18 +223,21 @@ async def read_scored(
                 for record in records:
                     seen += 1
                     scored = orjson.loads(record.value or b"{}")
-                    mention, sentiment = scored["mention"], scored["sentiment"]
+                    mention, sentiment, at = scored["mention"], scored["sentiment"], record.timestamp / 1000
                     loaded = raw_times.get(mention["id"])
                     if loaded is not None:
-                        latencies.append(record.timestamp / 1000 - max(loaded, began))
+                        back.times.append((loaded, at))
+                        back.first_scored[mention["id"]] = min(at, back.first_scored.get(mention["id"], at))
                     if scored["lang"] == "en" and sentiment is not None:
                         text = mention["text"]
                         if text not in expected_scores:
                             expected_scores[text] = vader.polarity_scores(text)
                         want = expected_scores[text]
-                        checked += 1
-                        differing += any(sentiment[k] != want[k] for k in ("compound", "pos", "neu", "neg"))
+                        back.english_checked += 1
+                        back.english_differing += any(
+                            sentiment[k] != want[k] for k in ("compound", "pos", "neu", "neg")
+                        )
     finally:
         with contextlib.suppress(Exception):
             await consumer.stop()
-    return latencies, checked, differing
+    return back
