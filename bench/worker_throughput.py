@@ -27,10 +27,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from brandmon.broker import EmbeddedBroker, free_port
 from brandmon.config import load_config
+from brandmon.partitioning import partition_for
 from brandmon.processes import start_worker, stop_process
 from brandmon.schemas import RAW_TOPIC, Mention
 from brandmon.settings import Settings
-from connectors.publisher import MentionPublisher, encode_mention, partition_for
+from connectors.publisher import MentionPublisher, encode_mention
 from connectors.simulator import Simulator
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage

@@ -2,13 +2,7 @@
 
 The scored topic is keyed by brand, so each brand's records reach one worker; a monitor is
 created on a brand's first record, and only brands this worker has seen export spike gauges.
-The watermark is the oldest event time among the records that arrived in the last
-ARRIVAL_WINDOW_SECONDS (and never moves back). Live, that is a few seconds ago. While the stream
-catches up on a backlog, partitions are read interleaved and event times arrive out of order by
-minutes or hours; the newest of them would turn the other partitions' mentions late, the oldest
-still arriving does not. Once nothing arrived for that long, whatever was in flight is in, and
-the watermark moves to the newest event time seen. When no record arrived for a whole bucket,
-the wall clock (minus the allowed lateness) moves it on, so quiet buckets close and alerts resolve.
+Buckets close on event time, per scored partition (see `streams.watermarks`).
 
 A worker that restarts, or takes a partition over from another, has no state for its brands:
 `replay` rebuilds it from the scored records of that partition read again (event time drives the
@@ -20,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,9 +25,10 @@ from brandmon.settings import Settings
 from streams.metrics import StreamMetrics
 from streams.spike_detector import DetectorSettings
 from streams.spike_monitor import BrandMonitor, MonitorSettings
+from streams.watermarks import PartitionClock
 
 log = logging.getLogger(__name__)
-ARRIVAL_WINDOW_SECONDS = 3
+UNKNOWN_PARTITION = -1
 FUTURE_TOLERANCE_SECONDS = 3600
 """Mentions dated further ahead of the clock are counted (`brandmon_future_mentions_total`) and
 left out: one wrong timestamp must not move the watermark and close everyone's buckets."""
@@ -63,18 +57,17 @@ class SpikeTracker:
         settings: MonitorSettings,
         metrics: StreamMetrics | None = None,
         clock: Callable[[], float] = time.time,
+        raw_partitions: int = 1,
     ) -> None:
         self._names = dict(brand_names)
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
         self.monitors: dict[str, BrandMonitor] = {}
-        self._watermark = 0.0
-        self._newest_event = 0.0
-        self._arrivals: deque[list[float]] = deque()
-        """[arrival second, oldest event time that arrived in it], for the last few seconds."""
-        self._last_arrival = 0.0
+        self._raw_partitions = raw_partitions
+        self._clocks: dict[int, PartitionClock] = {}
         self._partition_of: dict[str, int] = {}
+        """Scored partition of each brand seen (UNKNOWN_PARTITION when not told)."""
 
     @staticmethod
     def decode(value: bytes) -> ScoredMention | None:
@@ -97,8 +90,8 @@ class SpikeTracker:
         name = self._names.get(record.brand)
         if name is None or record.mention.edited_at is not None:  # an edit is not a new mention
             return
-        if partition is not None:
-            self._partition_of[record.brand] = partition
+        if partition is not None or record.brand not in self._partition_of:
+            self._partition_of[record.brand] = UNKNOWN_PARTITION if partition is None else partition
         event_time = record.mention.created_at.timestamp()
         now = self._clock()
         metrics = self._metrics if counted else None
@@ -111,55 +104,58 @@ class SpikeTracker:
             monitor = self.monitors[record.brand] = BrandMonitor(record.brand, name, self._settings)
         if not monitor.add(record) and metrics is not None:
             metrics.late_mentions.labels(record.brand).inc()
-        self._last_arrival = now
-        self._newest_event = max(self._newest_event, event_time)
-        second = float(int(now))
-        if self._arrivals and self._arrivals[-1][0] == second:
-            self._arrivals[-1][1] = min(self._arrivals[-1][1], event_time)
-        else:
-            self._arrivals.append([second, event_time])
+        self._clock_of(record.brand).saw(record.mention.id, event_time, now)
+
+    def _clock_of(self, brand: str) -> PartitionClock:
+        partition = self._partition_of[brand]
+        clock = self._clocks.get(partition)
+        if clock is None:
+            clock = self._clocks[partition] = PartitionClock(self._raw_partitions)
+        return clock
 
     def advance(self) -> list[Alert]:
-        """Close the buckets the watermark has passed; the alert changes that causes."""
+        """Close the buckets each partition's watermark has passed; the alert changes that causes."""
         now = self._clock()
-        while self._arrivals and self._arrivals[0][0] < now - ARRIVAL_WINDOW_SECONDS:
-            self._arrivals.popleft()
-        if self._arrivals:
-            self._watermark = max(self._watermark, min(oldest for _, oldest in self._arrivals))
-        else:
-            self._watermark = max(self._watermark, self._newest_event)
-        if self._last_arrival and now - self._last_arrival >= self._settings.bucket_seconds:
-            self._watermark = max(self._watermark, now - self._settings.allowed_lateness_seconds)
-        watermark = self._watermark
-        return self._advance_to(watermark, now)
+        bucket, lateness = self._settings.bucket_seconds, self._settings.allowed_lateness_seconds
+        watermarks = {p: clock.advance(now, bucket, lateness) for p, clock in self._clocks.items()}
+        targets = {b: watermarks[p] for b, p in self._partition_of.items() if p in watermarks}
+        return self._advance_to(targets, now)
 
     def replay(self, values: Iterable[bytes], partition: int) -> list[Alert]:
         """Rebuild the state of `partition`'s brands from its scored records, oldest first.
 
-        Buckets close as the newest event time passes them, as in a backtest. The alerts returned
+        Buckets close as every raw partition's event time passes them. The alerts returned
         are those the records imply; the caller publishes the ones missing from the alerts topic
         (the worker before may have crashed between closing a bucket and publishing)."""
         alerts: list[Alert] = []
-        newest = self._watermark
+        clock = self._clocks.setdefault(partition, PartitionClock(self._raw_partitions))
+        closed_to = clock.watermark
         for value in values:
             record = self.decode(value)
             if record is None:
                 continue
             self.add(record, partition, counted=False)
-            event_time = record.mention.created_at.timestamp()
-            if event_time - newest >= self._settings.bucket_seconds and event_time <= self._clock():
-                newest = event_time
-                alerts += self._advance_to(newest, self._clock(), counted=False)
-        self._watermark = max(self._watermark, newest)
+            now = self._clock()
+            watermark = clock.sources_watermark(now, idle_seconds=float("inf")) or 0.0
+            if watermark - closed_to >= self._settings.bucket_seconds:
+                closed_to = watermark
+                brands = self._brands_in({partition})
+                alerts += self._advance_to(dict.fromkeys(brands, closed_to), now, counted=False)
+        clock.watermark = max(clock.watermark, closed_to)
         return alerts
 
     def forget_partitions(self, partitions: Iterable[int]) -> None:
         """Drop the brands of partitions another worker now owns, and their gauges."""
         lost = set(partitions)
-        for brand in [b for b, p in self._partition_of.items() if p in lost]:
+        for partition in lost:
+            self._clocks.pop(partition, None)
+        for brand in self._brands_in(lost):
             del self._partition_of[brand]
             if self.monitors.pop(brand, None) is not None and self._metrics is not None:
                 self._metrics.forget_spike_gauges(brand)
+
+    def _brands_in(self, partitions: set[int]) -> list[str]:
+        return [brand for brand, partition in self._partition_of.items() if partition in partitions]
 
     def count_published(self, alerts: Iterable[Alert]) -> None:
         if self._metrics is not None:
@@ -169,12 +165,18 @@ class SpikeTracker:
     def flush(self) -> list[Alert]:
         """Close everything up to the clock's now, as at the end of a replay."""
         now = self._clock()
-        return self._advance_to(now, now)
+        return self._advance_to(dict.fromkeys(self.monitors, now), now)
 
-    def _advance_to(self, watermark: float, now: float, *, counted: bool = True) -> list[Alert]:
+    def _advance_to(
+        self, watermarks: Mapping[str, float], now: float, *, counted: bool = True
+    ) -> list[Alert]:
+        """Advance the monitors of the brands in `watermarks` to theirs."""
         alerts: list[Alert] = []
         emitted_at = datetime.fromtimestamp(now, UTC)
-        for monitor in self.monitors.values():
+        for brand, watermark in watermarks.items():
+            monitor = self.monitors.get(brand)
+            if monitor is None:
+                continue
             alerts += monitor.advance(watermark, emitted_at)
             self._export(monitor)
         if counted:

@@ -16,6 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from brandmon.partitioning import partition_for
 from brandmon.schemas import (
     DLQ_TOPIC,
     MAX_MESSAGE_BYTES,
@@ -26,7 +27,7 @@ from brandmon.schemas import (
     schema_filename,
 )
 from brandmon.settings import Settings
-from connectors.publisher import MentionPublisher, partition_for
+from connectors.publisher import MentionPublisher
 from tests.conftest import REPO, wait_for
 from tests.kafka_helpers import (
     WINDOW_CHANGELOG,

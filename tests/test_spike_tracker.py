@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
 
+from brandmon.partitioning import partition_for
 from brandmon.schemas import ScoredMention, dumps
 from streams.metrics import StreamMetrics
 from streams.spike_monitor import MonitorSettings
@@ -105,20 +106,37 @@ def test_late_mentions_are_counted_per_brand() -> None:
 
 
 def test_a_backlog_read_out_of_order_loses_nothing_to_lateness() -> None:
-    """Catching up an hour behind, partitions interleave: minutes of event-time disorder are fine."""
+    """Catching up an hour behind, raw partitions interleave: minutes of event-time disorder between
+    them are fine, because the partition furthest behind holds the watermark."""
     clock = Clock((START + timedelta(hours=2)).timestamp())
     tracker = SpikeTracker(
-        {"acme": "Acme"}, MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10), clock=clock
+        {"acme": "Acme"},
+        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
+        clock=clock,
+        raw_partitions=2,
     )
-    for n, minute in enumerate([1, 9, 2, 12, 3, 14, 5, 7]):  # one partition at 1..7, another at 9..14
+    on = {p: [n for n in range(100) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
+    behind, ahead = iter(on[0]), iter(on[1])
+    for minute in [1, 9, 2, 12, 3, 14, 5, 7]:  # raw partition 0 at minutes 1..7, partition 1 at 9..14
+        n = next(behind if minute < 9 else ahead)
         tracker.add(record("Acme", f"a{n}", START + timedelta(minutes=minute), n))
-        if n % 2:
-            tracker.advance()
+        tracker.advance()
         clock.now += 0.5
     assert tracker.monitors["acme"].late == 0
     clock.now += 3600
     tracker.advance()
     assert sum(c.bucket.mentions for c in tracker.monitors["acme"].closed) == 8
+
+
+def test_within_one_raw_partition_the_allowed_lateness_applies() -> None:
+    clock = Clock((START + timedelta(hours=2)).timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"}, MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10), clock=clock
+    )
+    for n, minute in enumerate([1, 9, 2]):
+        tracker.add(record("Acme", f"a{n}", START + timedelta(minutes=minute), n))
+        tracker.advance()
+    assert tracker.monitors["acme"].late == 1
 
 
 def test_a_worker_that_starts_on_old_history_does_not_count_it_late() -> None:
@@ -231,3 +249,25 @@ def test_a_lost_partition_takes_its_brands_gauges_with_it() -> None:
     assert registry.get_sample_value("brandmon_alerts_active", {"brand": "acme", **severity}) is None
     assert registry.get_sample_value("brandmon_spike_score", {"brand": "acme"}) is None
     assert registry.get_sample_value("brandmon_alerts_active", {"brand": "globex", **severity}) == 0
+
+
+def test_a_scored_partition_read_ahead_does_not_make_another_partitions_brands_late() -> None:
+    """A worker reads one scored partition's recent records before another's hours of backlog."""
+    clock = Clock((START + timedelta(hours=5)).timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme", "globex": "Globex"},
+        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
+        clock=clock,
+    )
+    for n in range(30):
+        recent = record("Globex", f"g{n}", START + timedelta(hours=4, minutes=n), n).model_copy(
+            update={"brand": "globex"}
+        )
+        tracker.add(recent, partition=3)
+    tracker.advance()
+    clock.now += 2
+    for n in range(30):
+        tracker.add(record("Acme", f"a{n}", START + timedelta(minutes=n), 100 + n), partition=0)
+        tracker.advance()
+    assert tracker.monitors["acme"].late == 0
+    assert tracker.monitors["globex"].late == 0

@@ -1,0 +1,16 @@
+"""Where the raw topic holds a mention: part of the contract, shared by publishers and the stream.
+
+The raw topic is partitioned by mention id with Kafka's default (murmur2) partitioner, so a
+third-party producer keying single mentions by id lands them where brandmon's batches go, and
+the stream can tell from an id which raw partition a mention came from.
+"""
+
+from __future__ import annotations
+
+from aiokafka.partitioner import murmur2
+
+
+def partition_for(mention_id: str, partitions: int) -> int:
+    """Kafka's default partition for a record keyed by `mention_id`."""
+    hashed: int = murmur2(mention_id.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
