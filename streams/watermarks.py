@@ -4,11 +4,14 @@ Each scored partition is its own stream, read at its own pace (a worker may be h
 partition's backlog and minutes into another's), so each has its own watermark, like a Kafka
 Streams task. Within a scored partition, records come from every raw partition, interleaved
 by the worker that scored them; the raw topic is partitioned by mention id, so the id names the
-raw partition. The watermark is the oldest of the raw partitions' newest event times among those
-that delivered in the last `idle_seconds`: the raw partition furthest behind holds it, so nothing
-the others ran ahead of is counted late. Within a raw partition the allowed lateness absorbs
-disorder. With no raw partition delivering, it is the newest event time seen; after a whole
-bucket without any record, the wall clock minus the allowed lateness. It never moves back.
+raw partition. The watermark is the oldest of the raw partitions' newest event times: the raw partition
+furthest behind holds it, so nothing the others ran ahead of is counted late. Only once the
+partition is live (its newest event within a bucket and the lateness of the clock) does a raw
+partition that delivered nothing for SOURCE_IDLE_SECONDS stop holding it: while a backlog is
+read, a raw partition can go unread for longer than that on a loaded machine. Within a raw
+partition the allowed lateness absorbs disorder. With no raw partition delivering, it is the
+newest event time seen; after a whole bucket without any record, the wall clock minus the
+allowed lateness. It never moves back.
 """
 
 from __future__ import annotations
@@ -33,13 +36,14 @@ class PartitionClock:
         self.arrived[source] = now
         self.last_arrival = now
 
-    def sources_watermark(self, now: float, idle_seconds: float = SOURCE_IDLE_SECONDS) -> float | None:
+    def sources_watermark(self, now: float, idle_seconds: float) -> float | None:
         active = [t for source, t in self.newest.items() if self.arrived[source] >= now - idle_seconds]
         return min(active) if active else max(self.newest.values(), default=None)
 
     def advance(self, now: float, bucket_seconds: float, lateness_seconds: float) -> float:
         """The watermark at wall-clock `now`."""
-        candidate = self.sources_watermark(now)
+        live = max(self.newest.values(), default=0.0) >= now - bucket_seconds - lateness_seconds
+        candidate = self.sources_watermark(now, SOURCE_IDLE_SECONDS if live else float("inf"))
         if candidate is not None:
             self.watermark = max(self.watermark, candidate)
         if self.last_arrival and now - self.last_arrival >= bucket_seconds:

@@ -271,3 +271,21 @@ def test_a_scored_partition_read_ahead_does_not_make_another_partitions_brands_l
         tracker.advance()
     assert tracker.monitors["acme"].late == 0
     assert tracker.monitors["globex"].late == 0
+
+
+def test_a_raw_partition_unread_for_a_while_during_a_backlog_still_holds_the_watermark() -> None:
+    clock = Clock((START + timedelta(hours=5)).timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"},
+        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
+        clock=clock,
+        raw_partitions=2,
+    )
+    on = {p: [n for n in range(200) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
+    tracker.add(record("Acme", "slow", START, on[0][0]), partition=0)
+    for minute, n in enumerate(on[1][:60]):  # partition 1 read for a minute of wall time, an hour ahead
+        tracker.add(record("Acme", f"b{n}", START + timedelta(minutes=minute), n), partition=0)
+        clock.now += 1
+        tracker.advance()
+    tracker.add(record("Acme", "slow2", START + timedelta(minutes=1), on[0][1]), partition=0)
+    assert tracker.monitors["acme"].late == 0
