@@ -8,6 +8,8 @@ loose parser for broken XML). Around it we fix what real feeds get wrong:
 - The feed is parsed as `application/xml`, keeping only the charset the server sent: `text/xml`
   without one means US-ASCII by RFC 3023, which no feed honours, and servers label feeds
   `text/html`. The document's own encoding declaration then decides, as in every feed reader.
+- A numeric character reference to no character (`&#xD800;`) made feedparser raise: it becomes
+  U+FFFD, so one bad reference costs one character, not the feed.
 - Google Alerts links are `google.com/url?...&url=<real>` redirects and FeedBurner links go through
   feedproxy: the mention's URL is the real one, so `site:` queries work.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -92,14 +95,25 @@ def real_url(link: str | None) -> str | None:
     """The article behind a Google redirect (`google.com/url?url=...` or `?q=...`), else the link."""
     if not link:
         return None
-    parts = urlsplit(link)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(link)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # `http://[x`: not a URL we can read, so not a redirect either
+        return link
     if (host == "google.com" or host.endswith(".google.com")) and parts.path == "/url":
         query = parse_qs(parts.query)
         for target in query.get("url", []) + query.get("q", []):
-            if urlsplit(target).scheme in ("http", "https"):
+            if _scheme(target) in ("http", "https"):
                 return target
     return link
+
+
+def _scheme(value: str) -> str:
+    """The URL scheme of `value`; empty when it has none or is not a URL urllib can split."""
+    try:
+        return urlsplit(value).scheme
+    except ValueError:
+        return ""
 
 
 def _hashed(*parts: str) -> str:
@@ -110,7 +124,7 @@ def native_id(entry: Any, feed_url: str) -> str | None:
     """A stable printable id for the entry: guid, else link, else its text (with the feed URL)."""
     guid = str(entry.get("id") or "").strip()
     if guid:
-        if len(urlsplit(guid).scheme) < 2:  # "2", "post-17": unique only within the feed
+        if len(_scheme(guid)) < 2:  # "2", "post-17": unique only within the feed
             return _hashed(feed_url, "guid", guid)
         key = guid
     elif link := real_url(str(entry.get("link") or "").strip()):
@@ -124,9 +138,13 @@ def native_id(entry: Any, feed_url: str) -> str | None:
 
 
 def entry_moment(entry: Any, *fields: str) -> datetime | None:
-    """The first of the entry's dates (`published`, `updated`, ...) that feedparser could read."""
+    """The first of the entry's dates (`published`, `updated`, ...) that feedparser could read.
+
+    Only dates the entry has: feedparser answers `updated_parsed` with `published_parsed` when an
+    entry has no update (with a DeprecationWarning), which would make every entry look updated."""
     for name in fields:
-        parsed = entry.get(f"{name}_parsed")
+        key = f"{name}_parsed"
+        parsed = entry.get(key) if key in entry else None
         if parsed:
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
@@ -184,6 +202,21 @@ class ParsedFeed:
     """A feed, even if an empty one; False for an empty or unparsable document."""
 
 
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+))")
+
+
+def _existing_character(reference: re.Match[bytes]) -> bytes:
+    """`&#xD800;` or `&#1114112;` name no character: feedparser's loose parser raised on them
+    (UnicodeEncodeError, ValueError), losing the whole feed. They become U+FFFD."""
+    hexadecimal, decimal = reference.groups()
+    digits = (hexadecimal or decimal).lstrip(b"0") or b"0"
+    if len(digits) <= 8:  # int() refuses decimals of over 4,300 digits
+        value = int(digits, 16 if hexadecimal else 10)
+        if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+            return reference.group()
+    return b"&#xFFFD"
+
+
 def parse_feed(content: bytes, charset: str | None, url: str) -> ParsedFeed:
     stripped = content.lstrip(b" \t\r\n")
     data = stripped if stripped.startswith(b"<") else content  # never misalign UTF-16
@@ -192,7 +225,7 @@ def parse_feed(content: bytes, charset: str | None, url: str) -> ParsedFeed:
         "content-type": "application/xml" + (f"; charset={charset}" if charset else ""),
         "content-location": urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
     }
-    result = feedparser.parse(data, response_headers=headers)
+    result = feedparser.parse(_CHARREF.sub(_existing_character, data), response_headers=headers)
     entries = list(result.get("entries", []))
     broken = bool(result.get("bozo"))
     usable = bool(entries) or (not broken and bool(result.get("version")))
