@@ -48,6 +48,8 @@ def parse_body(body: bytes) -> tuple[list[Mention], list[Deletion]]:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise BodyError(f"{where or 'body'}: {first['msg']}{more}") from None
+    except OverflowError:  # 0001-01-01T00:00+01:00: valid ISO 8601, no UTC equivalent (schemas._to_utc)
+        raise BodyError("a date has no equivalent in UTC (out of range)") from None
     for index, mention in enumerate(mentions):
         if len(encode_mention(mention)) + BATCH_OVERHEAD > MAX_MESSAGE_BYTES:
             raise BodyError(f"mentions[{index}] is larger than one raw message allows", status=413)
