@@ -7,8 +7,8 @@ by the worker that scored them; the raw topic is partitioned by mention id, so t
 raw partition. The watermark is the oldest of the raw partitions' newest event times: the raw partition
 furthest behind holds it, so nothing the others ran ahead of is counted late. Only once the
 partition is live (its newest event within a bucket and the lateness of the clock) does a raw
-partition that delivered nothing for SOURCE_IDLE_SECONDS stop holding it: while a backlog is
-read, a raw partition can go unread for longer than that on a loaded machine. Within a raw
+partition that delivered nothing for a whole bucket (at least MIN_IDLE_SECONDS) stop holding it:
+while a backlog is read, a raw partition can go unread for many seconds on a loaded machine. Within a raw
 partition the allowed lateness absorbs disorder. With no raw partition delivering, it is the
 newest event time seen; after a whole bucket without any record, the wall clock minus the
 allowed lateness. It never moves back.
@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from brandmon.partitioning import partition_for
 
-SOURCE_IDLE_SECONDS = 10.0
-"""A raw partition that delivered nothing for this long no longer holds the watermark back."""
+MIN_IDLE_SECONDS = 10.0
 
 
 class PartitionClock:
@@ -43,7 +42,8 @@ class PartitionClock:
     def advance(self, now: float, bucket_seconds: float, lateness_seconds: float) -> float:
         """The watermark at wall-clock `now`."""
         live = max(self.newest.values(), default=0.0) >= now - bucket_seconds - lateness_seconds
-        candidate = self.sources_watermark(now, SOURCE_IDLE_SECONDS if live else float("inf"))
+        idle_seconds = max(MIN_IDLE_SECONDS, bucket_seconds) if live else float("inf")
+        candidate = self.sources_watermark(now, idle_seconds)
         if candidate is not None:
             self.watermark = max(self.watermark, candidate)
         if self.last_arrival and now - self.last_arrival >= bucket_seconds:
