@@ -137,3 +137,13 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval:
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.failure_report import lines
+
+    report = lines()
+    if report:
+        terminalreporter.section("failure scenarios: scored pairs, duplicates, windows, alerts")
+        for line in report:
+            terminalreporter.write_line(line)
