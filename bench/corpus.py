@@ -26,9 +26,18 @@ CORPUS_START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
 def simulated(
-    count: int, config_path: Path, *, seed: int = 11, start: datetime = CORPUS_START
+    count: int,
+    config_path: Path,
+    *,
+    seed: int = 11,
+    start: datetime = CORPUS_START,
+    end: datetime | None = None,
 ) -> list[Mention]:
-    """`count` mentions of the config's brands from the simulator at 50 mentions/s (diurnal)."""
+    """`count` mentions of the config's brands from the simulator at 50 mentions/s (diurnal).
+
+    With `end`, all times move so that the last mention is created at `end`: a backlog dated
+    weeks back makes the spike tracker close weeks of empty buckets once the wall clock moves its
+    watermark (minutes of blocked event loop), which is not what a throughput run should measure."""
     simulator = Simulator(load_config(config_path).brands, seed=seed, base_rate_per_second=50.0, start=start)
     mentions: list[Mention] = []
     t0 = start
@@ -36,7 +45,14 @@ def simulated(
         t1 = t0 + timedelta(minutes=10)
         mentions.extend(simulator.between(t0, t1))
         t0 = t1
-    return mentions[:count]
+    mentions = mentions[:count]
+    if end is None or not mentions:
+        return mentions
+    shift = end - mentions[-1].created_at
+    return [
+        m.model_copy(update={"created_at": m.created_at + shift, "fetched_at": m.fetched_at + shift})
+        for m in mentions
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,15 @@ class Corpus:
                 index = bisect.bisect_right(offsets, offset)
                 total += self._done[partition][index - 1] if index else 0
         return total
+
+    def first_created(self) -> datetime:
+        """The earliest `created_at` (mentions go out in time order: it is in a first message)."""
+        firsts = {m.partition: m for m in reversed(self.messages)}.values()
+        return min(
+            datetime.fromisoformat(mention["created_at"])
+            for message in firsts
+            for mention in orjson.loads(message.value)["mentions"]
+        )
 
     def raw_times(self) -> dict[str, float]:
         """Mention id -> when its raw message was loaded (record timestamp, seconds)."""

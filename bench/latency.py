@@ -51,17 +51,25 @@ async def _consume(settings: Settings, bootstrap: str, topic: str, into: Seen, s
         await consumer.stop()
 
 
-async def _drain(workers: Workers, seen: Seen, limit: float = 180.0) -> None:
-    """Until the worker's scored count stood still for 3 s and the consumer has that many."""
-    quiet_since, last, deadline = time.monotonic(), -1.0, time.monotonic() + limit
-    while time.monotonic() < deadline:
+async def _drain(
+    workers: Workers, seen: Seen, ids: set[str], quiet: float = 10.0, limit: float = 300.0
+) -> None:
+    """Until every mention in `ids` has a scored record, or the worker's offsets, its scored count
+    and the records read stood still for `quiet` s (the rest matched no brand)."""
+    missing, read = set(ids), 0
+    state: object = None
+    since, deadline = time.monotonic(), time.monotonic() + limit
+    while missing and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
         workers.check_alive()
+        for value, _ in seen[read:]:
+            missing.discard(orjson.loads(value)["mention"]["id"])
+        read = len(seen)
         progress = workers.progress()[0]
-        scored = progress.scored if progress else 0.0
-        if scored != last or len(seen) < scored:
-            quiet_since, last = time.monotonic(), scored
-        elif time.monotonic() - quiet_since >= 3.0:
+        now_state = (progress.offsets, progress.scored, read) if progress else None
+        if now_state != state:
+            state, since = now_state, time.monotonic()
+        elif time.monotonic() - since >= quiet:
             return
 
 
@@ -95,7 +103,7 @@ async def steady_latency(config_path: Path, data_root: Path, *, rate: float, sec
                 workers.check_alive()
                 await asyncio.sleep(0.01)
             achieved = total / (time.monotonic() - started)
-        await _drain(workers, seen)
+        await _drain(workers, seen, ids)
         peak = max(workers.rss.final().values())
         stop.set()
         await consumer

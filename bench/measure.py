@@ -4,6 +4,7 @@ under-reports them)."""
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 import urllib.request
@@ -72,6 +73,55 @@ class PeakRss:
         self._last = 0.0
         self.poll()
         return {pid: max(peak, _vm_hwm(pid) or 0) for pid, peak in self.peaks.items()}
+
+
+def _schedstat(pid: int) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for one) over the threads of `pid` (Linux)."""
+    on_cpu = waiting = 0.0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = (task / "schedstat").read_text().split()
+                on_cpu += int(fields[0]) / 1e9
+                waiting += int(fields[1]) / 1e9
+    except OSError:
+        return None
+    return on_cpu, waiting
+
+
+class CpuUse:
+    """Per process, between `start()` and `used()`: cores used (CPU seconds per wall second) and
+    cores' worth of time it was runnable but waited for a CPU (starved by other processes)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._start: tuple[float, dict[str, tuple[float, float]]] | None = None
+
+    def _times(self) -> dict[str, tuple[float, float]]:
+        times: dict[str, tuple[float, float]] = {}
+        for name, pid in self._pids.items():
+            stat = _schedstat(pid)
+            if stat is not None:
+                times[name] = stat
+        return times
+
+    @property
+    def started(self) -> bool:
+        return self._start is not None
+
+    def start(self) -> None:
+        self._start = (time.monotonic(), self._times())
+
+    def used(self) -> dict[str, tuple[float, float]]:
+        if self._start is None:
+            return {}
+        began, before = self._start
+        wall = max(time.monotonic() - began, 1e-9)
+        return {
+            name: ((cpu - before[name][0]) / wall, (wait - before[name][1]) / wall)
+            for name, (cpu, wait) in self._times().items()
+            if name in before
+        }
 
 
 @dataclass(frozen=True)

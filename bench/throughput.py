@@ -29,13 +29,13 @@ import argparse
 import asyncio
 import tempfile
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from bench.corpus import CORPUS_START, Corpus, load, replay, simulated
+from bench.corpus import Corpus, load, replay, simulated
 from bench.hand_loop import run_hand_loop
 from bench.latency import burst_to_alert, steady_latency
 from bench.measure import Result, mib, percentiles, seconds
@@ -47,14 +47,20 @@ from brandmon.settings import Settings
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "brandmon" / "demo.yaml"
 
 
+def pid(broker: EmbeddedBroker) -> int | None:
+    process = broker._process  # for its CPU use; EmbeddedBroker has no public pid
+    return process.pid if process is not None else None
+
+
 def worker_result(name: str, run: WorkerRun, note: str) -> Result:
     p50, p99 = percentiles(run.latencies)
-    sentiment = f"English sentiment {run.english_differing} of {run.english_checked} differ from VADER"
-    return Result(name, run.mentions, run.rate, p50, p99, max(run.peak_rss), f"{note}; {sentiment}")
+    sentiment = f"English sentiment: {run.english_differing} of {run.english_checked} differ from VADER"
+    note = f"{note}; {run.cores_note()}; {sentiment}"
+    return Result(name, run.mentions, run.rate, p50, p99, max(run.peak_rss), note)
 
 
 async def backlog_runs(args: argparse.Namespace, data_root: Path) -> list[Result]:
-    mentions = simulated(args.mentions, args.config)
+    mentions = simulated(args.mentions, args.config, end=datetime.now(UTC) - timedelta(minutes=1))
     chars = sum(len(m.text) for m in mentions) / len(mentions)
     print(f"corpus: {len(mentions):,} simulated mentions, mean text {chars:.0f} chars, {args.config.name}")
     broker = EmbeddedBroker().start()
@@ -65,8 +71,9 @@ async def backlog_runs(args: argparse.Namespace, data_root: Path) -> list[Result
         print(f"loaded: {len(corpus.messages)} raw messages on {len(corpus.partitions)} partitions")
         hand = run_hand_loop(broker.bootstrap, args.config, corpus.mentions, data_root / "hand-loop.log")
         print(f"hand loop: {hand.rate:,.0f} mentions/s")
+        root = data_root / "one"
         one = await run_workers(
-            settings, broker.bootstrap, args.config, data_root / "one", 1, corpus, args.profile
+            settings, broker.bootstrap, args.config, root, 1, corpus, args.profile, pid(broker)
         )
         print(f"one worker: {one.rate:,.0f} mentions/s")
     finally:
@@ -104,14 +111,18 @@ async def guarded(name: str, run: Awaitable[Result]) -> Result:
 async def two_workers(args: argparse.Namespace, data_root: Path, corpus: Corpus) -> WorkerRun:
     broker = EmbeddedBroker().start()
     settings = Settings(kafka_bootstrap=broker.bootstrap, data_dir=data_root)
-    warm_up = simulated(4000, args.config, seed=12, start=CORPUS_START - timedelta(minutes=5))
+    before = corpus.first_created() - timedelta(minutes=5)  # the warm-up must not move watermarks
+    warm_up = simulated(4000, args.config, seed=12, end=before)
 
     async def load_when_formed(workers: Workers) -> Corpus:
         await wait_for_assignment(workers, settings, broker.bootstrap, warm_up, corpus.partitions)
+        workers.cpu.start()
         return await replay(settings, broker.bootstrap, corpus)
 
     try:
-        return await run_workers(settings, broker.bootstrap, args.config, data_root, 2, load_when_formed)
+        return await run_workers(
+            settings, broker.bootstrap, args.config, data_root, 2, load_when_formed, broker_pid=pid(broker)
+        )
     finally:
         broker.stop()
 

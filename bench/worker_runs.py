@@ -11,7 +11,7 @@ import itertools
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import orjson
@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bench.corpus import Corpus
-from bench.measure import PeakRss, WorkerProgress, worker_progress
+from bench.measure import CpuUse, PeakRss, WorkerProgress, worker_progress
 from bench.profile_summary import start_py_spy, stop_py_spy
 from brandmon.broker import free_port
 from brandmon.demo import DEMO_SPIKE_SETTINGS
@@ -44,12 +44,23 @@ class WorkerRun:
     latencies: list[float]
     english_checked: int
     english_differing: int
+    cores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Of each worker and the broker while the corpus was processed: (cores used, cores' worth of
+    time runnable but waiting for a CPU)."""
+
+    def cores_note(self) -> str:
+        used = ", ".join(
+            f"{name} {on:.2f} (+{wait:.2f} waiting for a CPU)" for name, (on, wait) in self.cores.items()
+        )
+        return f"cores used: {used}"
 
 
 class Workers:
     """`count` worker processes on one broker, one consumer group, each with its own /metrics."""
 
-    def __init__(self, bootstrap: str, config_path: Path, data_root: Path, count: int) -> None:
+    def __init__(
+        self, bootstrap: str, config_path: Path, data_root: Path, count: int, broker_pid: int | None = None
+    ) -> None:
         self.ports = [free_port() for _ in range(count)]
         self.data_dirs = [data_root / f"worker-{i}" for i in range(count)]
         self.processes = [
@@ -57,6 +68,9 @@ class Workers:
             for port, data_dir in zip(self.ports, self.data_dirs, strict=True)
         ]
         self.rss = PeakRss(p.pid for p in self.processes)
+        pids = {f"worker {i}": p.pid for i, p in enumerate(self.processes)}
+        self.cpu = CpuUse(pids | ({"broker": broker_pid} if broker_pid else {}))
+        """Started by whoever loads the corpus, once the workers are ready for it."""
 
     def progress(self) -> list[WorkerProgress | None]:
         return [worker_progress(f"http://127.0.0.1:{port}/metrics") for port in self.ports]
@@ -132,6 +146,8 @@ async def follow(workers: Workers, corpus: Corpus, interval: float = 1.0) -> Non
     scrape costs the worker ~20 ms of CPU (the rate itself comes from scored record timestamps)."""
     deadline = time.monotonic() + max(600.0, corpus.mentions / 300)
     while (done := corpus.progress(merged_offsets(workers.progress()))) < corpus.mentions:
+        if done and not workers.cpu.started:
+            workers.cpu.start()
         workers.check_alive()
         if time.monotonic() > deadline:
             raise TimeoutError(f"workers processed {done} of {corpus.mentions} mentions")
@@ -146,9 +162,11 @@ async def run_workers(
     count: int,
     corpus: Corpus | Callable[[Workers], Awaitable[Corpus]],
     profile: Path | None = None,
+    broker_pid: int | None = None,
 ) -> WorkerRun:
-    """Run `count` workers over `corpus` (already loaded, or loaded by the callable once they are up)."""
-    workers = Workers(bootstrap, config_path, data_root, count)
+    """Run `count` workers over `corpus` (already loaded, or loaded by the callable once they are up;
+    it may start `workers.cpu` when they are ready, else the first progress seen does)."""
+    workers = Workers(bootstrap, config_path, data_root, count, broker_pid)
     spy: subprocess.Popen[bytes] | None = None
     try:
         await wait_until_up(workers)
@@ -157,6 +175,7 @@ async def run_workers(
         if not isinstance(corpus, Corpus):
             corpus = await corpus(workers)
         await follow(workers, corpus)
+        cores = workers.cpu.used()
         peaks = workers.rss.final()
         scored = int(sum(p.scored for p in workers.progress() if p is not None))
     finally:
@@ -164,7 +183,7 @@ async def run_workers(
             stop_py_spy(spy)
         workers.stop()
     back = await read_scored(settings, bootstrap, corpus, scored)
-    return back.run(corpus, list(peaks.values()), scored)
+    return replace(back.run(corpus, list(peaks.values()), scored), cores=cores)
 
 
 @dataclass
