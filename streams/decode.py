@@ -3,6 +3,12 @@
 The stream decodes values itself (the topic's value type is raw bytes): a poison message must never
 reach Faust's deserializer, which would crash the agent and stall its partition for seconds.
 One bad mention inside a batch is dead-lettered alone; its neighbours go on.
+
+A batch cannot make the worker stall or flood the dead-letter topic: more items than any batch
+within `MAX_MESSAGE_BYTES` can hold is garbage and dead-lettered whole, unread, and past the first
+`MAX_REJECTED_ITEMS` bad items of a batch the rest go as one dead letter (the whole message, the
+index of the first of them). A 180 KB list of 60,000 `{}` took the worker seconds and made 60,000
+dead letters.
 """
 
 from __future__ import annotations
@@ -14,6 +20,12 @@ import orjson
 from pydantic import ValidationError
 
 from brandmon.schemas import MAX_MESSAGE_BYTES, DeadLetterReason, Deletion, Mention
+
+MAX_BATCH_ITEMS = 10_000
+"""Mentions plus deletions in one batch, at most: a minimal mention takes about 105 bytes and a
+deletion about 50, so no valid batch within `MAX_MESSAGE_BYTES` comes near."""
+MAX_REJECTED_ITEMS = 100
+"""Bad items of one batch dead-lettered one by one; the rest are one dead letter together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +97,50 @@ def _decode_batch(document: dict[str, Any], original: bytes) -> Decoded:
     if not isinstance(items, list) or not isinstance(deleted, list) or not (items or deleted):
         detail = "mentions, deletions: expected lists, not both empty"
         return Decoded([], [Rejected("invalid_field", detail, original)])
+    if len(items) + len(deleted) > MAX_BATCH_ITEMS:
+        detail = f"{len(items)} mentions and {len(deleted)} deletions > limit {MAX_BATCH_ITEMS} items"
+        return Decoded([], [Rejected("invalid_field", detail, original)])
     mentions: list[Mention] = []
-    rejected: list[Rejected] = []
+    rejected = _RejectedItems(original)
     for index, item in enumerate(items):
         result = _validate(item, b"", index)
         if isinstance(result, Mention):
             mentions.append(result)
         else:
-            rejected.append(Rejected(result.reason, result.detail, _item_bytes(item, original), index))
+            rejected.add(result.reason, result.detail, item, index)
     deletions: list[Deletion] = []
     for item in deleted:
         try:
             deletions.append(Deletion.model_validate(item))
         except (ValidationError, OverflowError) as error:
-            detail = f"deletion: {error}"[:500]
-            rejected.append(Rejected("invalid_field", detail, _item_bytes(item, original)))
-    return Decoded(mentions, rejected, tuple(deletions))
+            rejected.add("invalid_field", f"deletion: {error}"[:500], item, None)
+    return Decoded(mentions, rejected.done(), tuple(deletions))
+
+
+class _RejectedItems:
+    """The bad items of one batch: each alone up to `MAX_REJECTED_ITEMS`, then one for the rest."""
+
+    def __init__(self, original: bytes) -> None:
+        self.original = original
+        self.items: list[Rejected] = []
+        self.more = 0
+        self.first_more: Rejected | None = None
+
+    def add(self, reason: DeadLetterReason, detail: str, item: Any, index: int | None) -> None:
+        if len(self.items) < MAX_REJECTED_ITEMS:
+            self.items.append(Rejected(reason, detail, _item_bytes(item, self.original), index))
+            return
+        if self.first_more is None:
+            self.first_more = Rejected(reason, detail, self.original, index)
+        self.more += 1
+
+    def done(self) -> list[Rejected]:
+        first = self.first_more
+        if first is None:
+            return self.items
+        where = f"from index {first.index}" if first.index is not None else "among the deletions"
+        detail = f"{self.more} more bad items {where}, the first: {first.detail}"[:500]
+        return [*self.items, Rejected(first.reason, detail, self.original, first.index)]
 
 
 def _item_bytes(item: Any, original: bytes) -> bytes:

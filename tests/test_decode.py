@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from brandmon.schemas import MAX_MESSAGE_BYTES
-from streams.decode import Decoded, decode_raw
+from streams.decode import MAX_BATCH_ITEMS, MAX_REJECTED_ITEMS, Decoded, decode_raw
 
 
 def mention(**overrides: Any) -> dict[str, Any]:
@@ -314,3 +314,28 @@ def test_a_deeply_nested_deletion_is_dead_lettered_not_raised() -> None:
     [rejected] = decoded.rejected
     assert rejected.reason == "invalid_field"
     assert deep in rejected.original
+
+
+def test_a_batch_of_many_bad_items_is_a_hundred_dead_letters_and_one_for_the_rest() -> None:
+    """60,000 `{}` (180 KB) made 60,000 dead letters and took the worker seconds."""
+    good = orjson.dumps(mention(id="rss:last"))
+    value = b'{"mentions": [' + b"{}," * 5_000 + good + b"]}"
+    decoded = decode_raw(value)
+    assert [m.id for m in decoded.mentions] == ["rss:last"]
+    assert len(decoded.rejected) == MAX_REJECTED_ITEMS + 1
+    assert [r.index for r in decoded.rejected[:-1]] == list(range(MAX_REJECTED_ITEMS))
+    assert all(r.original == b"{}" for r in decoded.rejected[:-1])
+    rest = decoded.rejected[-1]
+    assert (rest.reason, rest.index, rest.original) == ("missing_field", MAX_REJECTED_ITEMS, value)
+    assert rest.detail.startswith(
+        f"{5_000 - MAX_REJECTED_ITEMS} more bad items from index {MAX_REJECTED_ITEMS}"
+    )
+
+
+def test_more_items_than_any_batch_can_hold_is_refused_unread() -> None:
+    smallest = orjson.dumps(mention(id="a:b", source="a", text=""))
+    assert len(smallest) * MAX_BATCH_ITEMS > MAX_MESSAGE_BYTES  # no valid batch comes near the limit
+    value = b'{"mentions": [' + b",".join([b"1"] * (MAX_BATCH_ITEMS - 10) + [smallest] * 11) + b"]}"
+    reason, detail, original, index = only_rejection(decode_raw(value))
+    assert (reason, original, index) == ("invalid_field", value, None)
+    assert f"limit {MAX_BATCH_ITEMS} items" in detail

@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any, AnyStr, get_args
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -32,16 +33,18 @@ from brandmon.schemas import (
     SCORED_TOPIC,
     DeadLetter,
     DeadLetterReason,
+    Deletion,
     Mention,
     ScoredMention,
 )
-from streams.decode import decode_raw
+from streams.decode import MAX_BATCH_ITEMS, MAX_REJECTED_ITEMS, Decoded, decode_raw
 from streams.language import DEFAULT_LANGUAGES, NEIGHBOURS, UNDETERMINED
 from streams.metrics import KNOWN_SOURCES, SENTIMENT_LABELS, StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
 from streams.windows import MemoryWindowStore, brand_of
 
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")  # huge values
 SUITE = settings(
     max_examples=120,
     deadline=None,
@@ -240,6 +243,19 @@ def _with_key(document: dict[str, Any], key: str, value: bytes) -> bytes:
     return orjson.dumps(document)[:-1] + b"," + orjson.dumps(key) + b":" + value + b"}"
 
 
+SMALLEST = b'{"id":"a:b","source":"a","text":"","created_at":"2024-05-01T12:00:00Z",'
+SMALLEST += b'"fetched_at":"2024-05-01T12:00:00Z"}'
+"""About the smallest valid mention: no valid batch holds more than 2,500 of them."""
+DELETION = b'{"id":"a:b","deleted_at":"2024-05-01T12:00:00Z"}'
+WIDE_ITEMS = [b"{}", b"1", SMALLEST, DELETION]
+
+
+def _wide(count: int, pattern: list[bytes], deletions: bool) -> bytes:
+    """A batch of `count` mentions or deletions repeating `pattern` (bad items and small good ones)."""
+    items = b",".join(pattern[i % len(pattern)] for i in range(count))
+    return b'{"' + (b"deletions" if deletions else b"mentions") + b'": [' + items + b"]}"
+
+
 def raw_values(max_text: int = SUITE_TEXT, max_items: int = 2_000) -> st.SearchStrategy[bytes]:
     """Raw-topic values: anything a producer could write."""
     good = any_mentions(max_text).map(orjson.dumps)
@@ -262,7 +278,10 @@ def raw_values(max_text: int = SUITE_TEXT, max_items: int = 2_000) -> st.SearchS
         depth.map(lambda n: b'{"mentions": [' + b"[" * n + b"]" * n + b"]}"),
         st.builds(lambda m, n: _with_key(m, "deep", b"[" * n + b"]" * n), any_mentions(20), depth),
     )
-    wide = st.integers(0, max_items).map(lambda n: b'{"mentions": [' + b",".join([b"{}"] * n) + b"]}")
+    pattern = st.lists(st.sampled_from(WIDE_ITEMS), min_size=1, max_size=4)
+    wide = st.builds(
+        _wide, st.one_of(st.integers(0, max_items), st.just(MAX_BATCH_ITEMS + 1)), pattern, st.booleans()
+    )
     oversize = st.builds(
         lambda m, n: orjson.dumps({**m, "text": "x" * n}),
         mentions(10, plausible=True),
@@ -316,16 +335,33 @@ def check_decode(value: bytes) -> None:
         assert len(decoded.mentions) + len(decoded.rejected) == 1
         assert all(r.original == value and r.index is None for r in decoded.rejected)
         return
-    items, deleted = envelope  # a batch: every item is accounted for, a bad one alone, in order
-    indexed = [r for r in decoded.rejected if r.index is not None]
-    assert len(decoded.mentions) + len(indexed) == len(items)
-    assert [r.index for r in indexed] == [i for i, item in enumerate(items) if not _valid(item)]
-    for rejected in indexed:
-        assert rejected.index is not None
-        assert rejected.original in (_encoded(items[rejected.index]), value)
-    others = [r for r in decoded.rejected if r.index is None]
-    assert len(decoded.deletions) + len(others) == len(deleted)
-    assert all(r.original in {*map(_encoded, deleted), value} for r in others)
+    items, deleted = envelope
+    if len(items) + len(deleted) > MAX_BATCH_ITEMS:  # more than any real batch: refused whole
+        assert [(r.reason, r.original) for r in decoded.rejected] == [("invalid_field", value)]
+        assert decoded.mentions == []
+        return
+    check_batch(decoded, value, items, deleted)
+
+
+def check_batch(decoded: Decoded, value: bytes, items: list[Any], deleted: list[Any]) -> None:
+    """Every item is accounted for, in order: a good one decoded, a bad one dead-lettered alone with
+    its own bytes, and past `MAX_REJECTED_ITEMS` bad ones, the rest as one dead letter."""
+    bad_items = [i for i, item in enumerate(items) if not _valid(item)]
+    bad_deletions = [d for d in deleted if not _valid_deletion(d)]
+    bad: list[int | None] = [*bad_items, *(None for _ in bad_deletions)]
+    assert len(decoded.mentions) == len(items) - len(bad_items)
+    assert len(decoded.deletions) == len(deleted) - len(bad_deletions)
+    alone, rest = decoded.rejected[:MAX_REJECTED_ITEMS], decoded.rejected[MAX_REJECTED_ITEMS:]
+    assert [r.index for r in alone] == bad[:MAX_REJECTED_ITEMS]
+    for rejected in alone:
+        own = _encoded(items[rejected.index]) if rejected.index is not None else None
+        assert rejected.original in ({own, value} if own else {*map(_encoded, deleted), value})
+    if len(bad) <= MAX_REJECTED_ITEMS:
+        assert rest == []
+        return
+    [together] = rest
+    assert (together.index, together.original) == (bad[MAX_REJECTED_ITEMS], value)
+    assert f"{len(bad) - MAX_REJECTED_ITEMS} more bad items" in together.detail
 
 
 def _valid(item: Any) -> bool:
@@ -334,6 +370,14 @@ def _valid(item: Any) -> bool:
         return False
     try:
         Mention.model_validate(item)
+    except (ValidationError, OverflowError):
+        return False
+    return True
+
+
+def _valid_deletion(item: Any) -> bool:
+    try:
+        Deletion.model_validate(item)
     except (ValidationError, OverflowError):
         return False
     return True
