@@ -57,12 +57,12 @@ async def hand_loop(bootstrap: str, config_path: Path, expected: int) -> dict[st
     done = 0
     latencies: list[float] = []
     started: float | None = None
-    began = 0.0
+    began = cpu = 0.0
     try:
         while done < expected:
             fetched = await consumer.getmany(timeout_ms=200)
             if started is None and fetched:
-                started, began = time.perf_counter(), time.time()
+                started, began, cpu = time.perf_counter(), time.time(), time.process_time()
             for records in fetched.values():
                 for record in records:
                     mentions = orjson.loads(record.value)["mentions"]
@@ -80,10 +80,11 @@ async def hand_loop(bootstrap: str, config_path: Path, expected: int) -> dict[st
                     latency = time.time() - max(record.timestamp / 1000, began)
                     latencies.extend([latency] * len(mentions))
         elapsed = time.perf_counter() - (started or time.perf_counter())
+        cpu = time.process_time() - cpu
     finally:
         await consumer.stop()
     p50, p99 = percentiles(latencies)
-    return {"mentions": done, "seconds": elapsed, "p50": p50, "p99": p99, "windows": len(windows)}
+    return {"mentions": done, "seconds": elapsed, "cpu": cpu, "p50": p50, "p99": p99, "windows": len(windows)}
 
 
 def run_hand_loop(bootstrap: str, config_path: Path, expected: int, log: Path) -> Result:
@@ -111,7 +112,8 @@ def run_hand_loop(bootstrap: str, config_path: Path, expected: int, log: Path) -
         result["p50"],
         result["p99"],
         max(peak, result["peak_rss"]),
-        "1 process",
+        f"1 process; cores used {result['cpu'] / result['seconds']:.2f}",
+        result["mentions"] / result["cpu"],
     )
 
 

@@ -27,6 +27,9 @@ class Result:
     p99: float | None = None
     peak_rss: int | None = None
     note: str = ""
+    per_cpu: float | None = None
+    """Mentions per CPU second of the processes doing the work (not the broker): what the rate
+    would be on a core of their own, whatever else the machine was running."""
 
 
 def percentiles(values: Sequence[float]) -> tuple[float | None, float | None]:

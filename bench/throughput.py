@@ -56,7 +56,9 @@ def worker_result(name: str, run: WorkerRun, note: str) -> Result:
     p50, p99 = percentiles(run.latencies)
     sentiment = f"English sentiment: {run.english_differing} of {run.english_checked} differ from VADER"
     note = f"{note}; {run.cores_note()}; {sentiment}"
-    return Result(name, run.mentions, run.rate, p50, p99, max(run.peak_rss), note)
+    worker_cores = sum(on for name, (on, _) in run.cores.items() if name.startswith("worker"))
+    per_cpu = run.rate / worker_cores if worker_cores else None
+    return Result(name, run.mentions, run.rate, p50, p99, max(run.peak_rss), note, per_cpu)
 
 
 async def backlog_runs(args: argparse.Namespace, data_root: Path) -> list[Result]:
@@ -128,19 +130,20 @@ async def two_workers(args: argparse.Namespace, data_root: Path, corpus: Corpus)
 
 
 def results_table(results: list[Result]) -> Table:
-    hand = results[0].rate or 1.0
+    hand, hand_cpu = results[0].rate or 1.0, results[0].per_cpu or 1.0
     table = Table(title="brandmon throughput and latency (issue 8)", show_lines=True)
-    for column in ("scenario", "mentions", "mentions/s", "vs hand loop", "p50", "p99", "peak RSS", "notes"):
+    columns = ("scenario", "mentions", "mentions/s", "vs hand loop", "per CPU-s", "vs hand loop (CPU)")
+    for column in (*columns, "p50", "p99", "peak RSS", "notes"):
         table.add_column(column, justify="left" if column in ("scenario", "notes") else "right")
     for r in results:
-        rate = f"{r.rate:,.0f}" if r.rate is not None else "-"
-        backlog = r.rate is not None and not r.scenario.startswith(("steady", "burst"))
-        ratio = f"{r.rate / hand:.2f}" if backlog and r.rate is not None else "-"
+        backlog = not r.scenario.startswith(("steady", "burst"))
         table.add_row(
             r.scenario,
             f"{r.mentions:,}",
-            rate,
-            ratio,
+            f"{r.rate:,.0f}" if r.rate is not None else "-",
+            f"{r.rate / hand:.2f}" if backlog and r.rate is not None else "-",
+            f"{r.per_cpu:,.0f}" if r.per_cpu is not None else "-",
+            f"{r.per_cpu / hand_cpu:.2f}" if backlog and r.per_cpu is not None else "-",
             seconds(r.p50),
             seconds(r.p99),
             mib(r.peak_rss),
@@ -168,7 +171,9 @@ async def run(args: argparse.Namespace) -> None:
     console.print(
         "Backlog rows: latency = processing began (or message loaded, if later) -> scored record (hand "
         "loop: -> processed), i.e. time queued behind the backlog. Steady row: created_at (set when "
-        "published) -> scored record's Kafka timestamp. Burst row: p50 column = burst start -> alert."
+        "published) -> scored record's Kafka timestamp. Burst row: p50 column = burst start -> alert. "
+        "per CPU-s: mentions per CPU second of the loop or the workers (not the broker), the rate on a "
+        "core of their own whatever else runs on the machine."
     )
     if args.profile is not None:
         console.print(profile_table(args.profile))
