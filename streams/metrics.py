@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import platform
 import time
-from collections.abc import Iterable
-from typing import get_args
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import NamedTuple, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info, Summary
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from brandmon import __version__
 from brandmon.schemas import DeadLetterReason, Severity
@@ -26,6 +28,78 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive", "none")
 
 def source_label(source: str) -> str:
     return source if source in KNOWN_SOURCES else "other"
+
+
+class _Progress(NamedTuple):
+    offset: int
+    fetched: float
+    processed: float
+
+
+class PartitionEnd(NamedTuple):
+    """Where an assigned raw-topic partition ends, and the consumer's committed offset in it."""
+
+    highwater: int
+    committed: int | None
+
+
+class PartitionLag(Collector):
+    """`brandmon_stream_lag_seconds` and `brandmon_stream_backlog_messages`, computed at scrape time.
+
+    Lag is how long ago the newest processed mention of the partition was fetched: measured now
+    while messages wait behind it, so a slow or stuck consumer's lag grows by a second every
+    second even when nothing is processed; when nothing waits, as of its processing. What waits
+    runs from the next message to process (the committed offset, or the one after the last
+    processed mention if that is further: a deletion or a dead letter moves only the former) to
+    the high watermark of the consumer's fetch responses (`follow`), which the embedded broker
+    reports exactly (its ListOffsets answer lags behind by up to a record batch). Only partitions
+    the worker is assigned are reported once it follows a consumer, so a worker that lost a
+    partition in a rebalance does not keep reporting it.
+    """
+
+    def __init__(self) -> None:
+        self.progress: dict[int, _Progress] = {}
+        self.ends: Callable[[], Mapping[int, PartitionEnd]] | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        lag = GaugeMetricFamily(
+            "brandmon_stream_lag_seconds",
+            "Seconds since the newest processed mention of the partition was fetched: now while "
+            "messages wait behind it, else as of its processing.",
+            labels=["partition"],
+        )
+        backlog = GaugeMetricFamily(
+            "brandmon_stream_backlog_messages",
+            "Raw messages in the partition after the last one processed (from fetch high watermarks).",
+            labels=["partition"],
+        )
+        now = time.time()
+        ends = self._ends()
+        progress = dict(self.progress)
+        for partition in sorted(progress if ends is None else ends):
+            done = progress.get(partition)
+            label = [str(partition)]
+            waiting = 0
+            if ends is not None:
+                end = ends[partition]
+                after_done = None if done is None else done.offset + 1
+                known = [offset for offset in (end.committed, after_done) if offset is not None]
+                if not known:
+                    continue
+                waiting = max(0, end.highwater - max(known))
+                backlog.add_metric(label, waiting)
+            if done is not None:
+                lag.add_metric(label, max(0.0, (now if waiting else done.processed) - done.fetched))
+        yield lag
+        yield backlog
+
+    def _ends(self) -> Mapping[int, PartitionEnd] | None:
+        if self.ends is None:
+            return None
+        try:
+            return self.ends()
+        except Exception:  # a scrape must not fail: report lag as if not following, this once
+            return None
 
 
 class StreamMetrics:
@@ -72,12 +146,8 @@ class StreamMetrics:
             ["partition"],
             registry=registry,
         )
-        self.lag = Gauge(
-            "brandmon_stream_lag_seconds",
-            "Processing time minus fetch time of the newest mention processed, per partition.",
-            ["partition"],
-            registry=registry,
-        )
+        self.lag = PartitionLag()
+        registry.register(self.lag)
         self.spike_score = Gauge(
             "brandmon_spike_score",
             "Surprise of the brand's latest closed bucket, 0..1 (1: most unusual).",
@@ -134,7 +204,13 @@ class StreamMetrics:
         label = str(partition)
         self.processed_offset.labels(label).set(offset)
         self.last_event.labels(label).set(newest_event)
-        self.lag.labels(label).set(max(0.0, time.time() - newest_fetch))
+        self.lag.progress[partition] = _Progress(offset, newest_fetch, time.time())
+
+    def follow(self, ends: Callable[[], Mapping[int, PartitionEnd]]) -> None:
+        """Read {assigned raw-topic partition: its end} at each scrape (see PartitionLag). Called
+        from the scrape thread: it must not block; when it raises, that scrape reports lag as of
+        processing and no backlog."""
+        self.lag.ends = ends
 
     def forget_spike_gauges(self, brand: str) -> None:
         """Remove a brand's spike series: the worker that took its partition over exports them now."""
