@@ -24,6 +24,7 @@ from brandmon.config import BrandmonConfig
 from brandmon.kafka import client_kwargs, ssl_context
 from brandmon.schemas import ALERTS_TOPIC, RAW_TOPIC, SCORED_TOPIC, Alert, dumps
 from brandmon.settings import Settings
+from streams.cluster_guard import guard_task
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
@@ -211,4 +212,5 @@ def create_app(
         log.warning("brandmon metrics on http://%s:%s/metrics", host, port)
 
     app.task(serve_metrics)
+    app.task(guard_task(settings, bootstrap, metrics))
     return app
