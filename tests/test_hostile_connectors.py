@@ -32,8 +32,9 @@ from connectors.mastodon_parse import (
 )
 from connectors.reddit import thing_to_item
 from tests.conftest import SHARED
-from tests.test_hostile_input import SUITE, hostile_text, huge, json_values, posts, timestamps
+from tests.test_hostile_input import SUITE, Target, hostile_text, huge, json_values, posts, timestamps
 
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")  # big payloads
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 FIXTURES = SHARED / "fixtures"
 
@@ -169,7 +170,7 @@ def _usable(hit: Any) -> bool:  # the connector's own filter before parsing (`ha
     return (
         isinstance(hit, dict)
         and isinstance(hit.get("objectID"), str | int)
-        and type(hit.get("created_at_i")) is int
+        and isinstance(hit.get("created_at_i"), int)
     )
 
 
@@ -429,9 +430,40 @@ def test_reddit_things_become_items_or_are_skipped(case: tuple[Any, dict[str, An
 @given(st.data())
 def test_mutated_recorded_reddit_things(data: st.DataObject) -> None:
     thing = data.draw(mutated(recorded(reddit_recordings)))
-    if (
+    if _listed(thing):
+        check_reddit((thing.get("kind"), thing["data"]))
+
+
+def _listed(thing: Any) -> bool:  # what `RedditSource._listing` passes on
+    return (
         isinstance(thing, dict)
         and isinstance(thing.get("data"), dict)
         and isinstance(thing["data"].get("name"), str)
-    ):
-        check_reddit((thing.get("kind"), thing["data"]))
+    )
+
+
+def fuzz_targets() -> list[Target]:
+    reddit_things = st.tuples(st.one_of(st.sampled_from(["t1", "t3"]), wire_values), reddit_data)
+    targets = [
+        Target("hackernews hits", hn_hits, check_hackernews),
+        Target("mastodon statuses", st.tuples(statuses, st.booleans()), check_mastodon_status),
+        Target("mastodon stream frames", frames, check_mastodon_frame),
+        Target("bluesky frames", jetstream_frames, check_bluesky_frame),
+        Target("reddit things", reddit_things, check_reddit),
+    ]
+    if hits := hn_recordings():
+        targets.append(
+            Target("hackernews (recorded, mutated)", mutated(hits).filter(_usable), check_hackernews)
+        )
+    if found := mastodon_recordings():
+        recorded_statuses = st.tuples(mutated(found).filter(lambda s: isinstance(s, dict)), st.booleans())
+        targets.append(Target("mastodon (recorded, mutated)", recorded_statuses, check_mastodon_status))
+    if events := bluesky_recordings():
+        targets.append(
+            Target("bluesky (recorded, mutated)", mutated(events).map(orjson.dumps), check_bluesky_frame)
+        )
+    if things := reddit_recordings():
+        usable = mutated(things).filter(_listed)
+        recorded_things = usable.map(lambda t: (t.get("kind"), t["data"]))
+        targets.append(Target("reddit (recorded, mutated)", recorded_things, check_reddit))
+    return targets

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from streams.query_syntax import MAX_DEPTH, QuerySyntaxError, parse_query
 from streams.sentiment import SentimentScorer
 from tests.test_hostile_input import LANG_TAGS, SUITE, TRICKY_CHARS, Target, hostile_text, huge, posts
 
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")  # huge values
 # --- queries -------------------------------------------------------------------------------------
 
 OPERATORS = ["AND", "OR", "NOT", "NEAR/3", "ONEAR/1", "NEAR/9999"]
