@@ -289,3 +289,20 @@ def test_a_raw_partition_unread_for_a_while_during_a_backlog_still_holds_the_wat
         tracker.advance()
     tracker.add(record("Acme", "slow2", START + timedelta(minutes=1), on[0][1]), partition=0)
     assert tracker.monitors["acme"].late == 0
+
+
+def test_a_raw_partition_not_heard_from_yet_holds_the_watermark_during_a_backlog() -> None:
+    clock = Clock((START + timedelta(hours=5)).timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"},
+        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
+        clock=clock,
+        raw_partitions=2,
+    )
+    on = {p: [n for n in range(200) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
+    for minute, n in enumerate(on[1][:30]):  # raw partition 1's chunk is read first
+        tracker.add(record("Acme", f"b{n}", START + timedelta(minutes=minute), n), partition=0)
+        clock.now += 1
+        tracker.advance()
+    tracker.add(record("Acme", "first of 0", START + timedelta(minutes=1), on[0][0]), partition=0)
+    assert tracker.monitors["acme"].late == 0
