@@ -236,7 +236,6 @@ class MentionPublisher:
 
     def _requeue(self, sent: list[_Sent]) -> None:
         """Put sent messages back in front of their partition's queue, in their original order."""
-        self._unconfirmed = [s for s in self._unconfirmed if s not in sent]
         for item in reversed(sent):
             self._queues.setdefault(item.partition, deque()).appendleft(item.message)
 

@@ -138,7 +138,7 @@ def test_a_worker_exits_loudly_when_the_broker_comes_back_empty_and_a_fresh_one_
     supervisor; a fresh worker then starts on the new broker and counts what arrives there."""
     worker = start_worker()
     asyncio.run(publish(settings, [mention(n, f"acme before {n}") for n in range(100)]))
-    wait_for(lambda: _counted(worker) == 100, 60, "the first worker to count 100 mentions")
+    wait_for(lambda: counted(worker) == 100, 60, "the first worker to count 100 mentions")
 
     old_id = broker.cluster_id
     broker.kill()
@@ -154,11 +154,12 @@ def test_a_worker_exits_loudly_when_the_broker_comes_back_empty_and_a_fresh_one_
 
     fresh = start_worker()
     asyncio.run(publish(settings, [mention(n, f"acme after {n}") for n in range(1000, 1050)]))
-    wait_for(lambda: _counted(fresh) == 50, 60, "the fresh worker to count the 50 new mentions")
+    wait_for(lambda: counted(fresh) == 50, 60, "the fresh worker to count the 50 new mentions")
     assert fresh.process.poll() is None, "the fresh worker keeps running on the new cluster"
 
 
-def _counted(worker: WorkerProcess) -> float | None:
+def counted(worker: WorkerProcess) -> float | None:
+    """Mentions the worker counted (brandmon_mentions_total), None while its /metrics does not answer."""
     try:
         return metric_sum(scrape(worker.metrics_url), "brandmon_mentions_total")
     except OSError:

@@ -31,13 +31,13 @@ from prometheus_client import CollectorRegistry
 from brandmon.settings import Settings
 from streams.metrics import PartitionEnd, StreamMetrics
 from tests.conftest import WorkerProcess, wait_for
-from tests.kafka_helpers import mention, metric_sum, publish, scrape
+from tests.kafka_helpers import mention, publish
 from tests.monitoring import Prometheus, prometheus
 from tests.test_alerting_end_to_end import fast_rules
+from tests.test_broker_outage import counted
 
-TEXT = ("Acme is great but the support was slow and I am not happy about the delivery times at all. " * 4)[
-    :300
-]
+SENTENCE = "Acme is great but the support was slow and I am not happy about the delivery times at all. "
+TEXT = (SENTENCE * 4)[:300]
 BACKLOG_SECONDS = 60
 """Size of the backlog in seconds of the worker's own measured work: well past the 30 s limit."""
 
@@ -106,25 +106,18 @@ def _firing(prom: Prometheus, name: str) -> list[dict[str, Any]]:
     return [a for a in prom.alerts() if a["labels"]["alertname"] == name and a["state"] == "firing"]
 
 
-def _counted(worker: WorkerProcess) -> float:
-    try:
-        return metric_sum(scrape(worker.metrics_url), "brandmon_mentions_total")
-    except OSError:
-        return -1.0
-
-
 @pytest.mark.broker
 def test_a_worker_slower_than_its_input_raises_pipeline_lag_within_a_minute(
     settings: Settings, start_worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
     worker = start_worker()
     asyncio.run(publish(settings, [mention(0, "acme warm-up")]))
-    wait_for(lambda: _counted(worker) == 1, 60, "the worker to count a first mention")
+    wait_for(lambda: counted(worker) == 1, 60, "the worker to count a first mention")
 
     sample = 3000  # measure the worker's own speed on these mentions, so the backlog fits the machine
     started = time.monotonic()
     asyncio.run(publish(settings, [mention(n, f"acme {n} {TEXT}") for n in range(1, sample + 1)]))
-    wait_for(lambda: _counted(worker) == sample + 1, 60, "the worker to count the sample")
+    wait_for(lambda: counted(worker) == sample + 1, 60, "the worker to count the sample")
     per_second = sample / (time.monotonic() - started)
 
     with prometheus(tmp_path / "prom", [f"127.0.0.1:{worker.metrics_port}"], [fast_rules(tmp_path)]) as prom:
@@ -152,7 +145,7 @@ def test_a_stopped_worker_is_worker_down_not_pipeline_lag(
     selects `job="brandmon-worker"`; the test Prometheus calls its one job `brandmon`."""
     worker = start_worker()
     asyncio.run(publish(settings, [mention(n, f"acme {n}") for n in range(50)]))
-    wait_for(lambda: _counted(worker) == 50, 60, "the worker to count 50 mentions")
+    wait_for(lambda: counted(worker) == 50, 60, "the worker to count 50 mentions")
     rules = fast_rules(tmp_path)
     rules.write_text(rules.read_text().replace('job="brandmon-worker"', 'job="brandmon"'))
     with prometheus(tmp_path / "prom", [f"127.0.0.1:{worker.metrics_port}"], [rules]) as prom:
@@ -164,4 +157,4 @@ def test_a_stopped_worker_is_worker_down_not_pipeline_lag(
             assert not _firing(prom, "PipelineLag"), "a process that answers nothing reports no lag"
         finally:
             worker.process.send_signal(signal.SIGCONT)
-    wait_for(lambda: _counted(worker) == 100, 60, "the worker to catch up once it runs again")
+    wait_for(lambda: counted(worker) == 100, 60, "the worker to catch up once it runs again")
