@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 
 from brandmon.kafka import client_kwargs, ensure_topics
+from brandmon.partitioning import partition_for
 from brandmon.schemas import MAX_MESSAGE_BYTES, RAW_TOPIC, Deletion, Mention
 from brandmon.settings import Settings
 from streams.cluster_guard import read_cluster
@@ -31,12 +31,6 @@ STOP_FLUSH_SECONDS = 30.0
 EAGER_SEND_SECONDS = 1.0
 _BATCH_OPEN = b'{"mentions":['
 _BATCH_CLOSE = b"]}"
-
-
-def partition_for(mention_id: str, partitions: int) -> int:
-    """Kafka's default partition for a record keyed by `mention_id`."""
-    hashed: int = murmur2(mention_id.encode())
-    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def encode_mention(mention: Mention) -> bytes:

@@ -161,7 +161,12 @@ def create_app(
             await output.stop()
 
     scored_topic = app.topic(SCORED_TOPIC, key_serializer="raw", value_serializer="raw")
-    tracker = SpikeTracker({b.id: b.name for b in config.brands}, monitor_settings(settings), metrics)
+    tracker = SpikeTracker(
+        {b.id: b.name for b in config.brands},
+        monitor_settings(settings),
+        metrics,
+        raw_partitions=settings.topic_partitions,
+    )
     alerts_out = OutputProducer(client_kwargs(settings, bootstrap))
     history = ScoredHistory(settings, bootstrap)
     applied: dict[int, int] = {}

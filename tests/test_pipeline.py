@@ -182,7 +182,8 @@ def test_malformed_values_go_to_the_dlq_with_reasons_and_the_stream_keeps_flowin
         ["mastodon:1", "mastodon:10", "mastodon:11", "mastodon:20", "mastodon:21"]
     )
     first, last = min(r.scored_at for r in scored), max(r.scored_at for r in scored)
-    assert (last - first).total_seconds() < 2.0, "poison messages must not stall the partition"
+    # a crashed Faust agent restarts after ~5 s; a loaded machine needs a few seconds anyway
+    assert (last - first).total_seconds() < 4.0, "poison messages must not stall the partition"
     log = worker.log()
     assert "Traceback" not in log, log[-3000:]
     assert "crashed" not in log.lower(), log[-3000:]
