@@ -124,14 +124,15 @@ def alert_rules(
             "PipelineLag",
             q.moving_lag(),
             ("gt", LAG_LIMIT_SECONDS),
-            pending="10m",
-            no_data="OK",  # no partition moving: not lag (StuckConsumer in Prometheus)
+            pending="1m",
+            no_data="OK",  # nothing moving or waiting: not lag
             labels={"severity": "warning"},
             texts={
                 "summary": "brandmon is {{ humanizeDuration $values.A.Value }} behind on partition "
                 "{{ $labels.partition }}",
-                "description": "Mentions are processed long after they were fetched, for 10 minutes: "
-                "add workers (up to the partition count) or look for a slow step.",
+                "description": "Mentions are processed long after they were fetched, or wait, for a "
+                "minute; behind by more than 2 minutes, spike detection misses mentions. Add workers "
+                "(up to the partition count) or look for a slow step or a stuck consumer.",
             },
             link=_link(pipeline, LAG_TITLE),
         ),

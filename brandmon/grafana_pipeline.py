@@ -17,7 +17,7 @@ from brandmon.grafana_tiles import STALE_SECONDS
 
 PIPELINE_UID = "brandmon-pipeline"
 RATE = "$__rate_interval"
-LAG_LIMIT_SECONDS = 300
+LAG_LIMIT_SECONDS = 30
 """Processing lag at which PipelineLag fires (as in deploy/prometheus/rules); graphs draw it."""
 AGE_TITLE, LAG_TITLE = "Data age", "Processing lag per partition"
 """Panels the alert rules link to."""
@@ -96,7 +96,7 @@ def _worker() -> list[PanelBuilder]:
         graph(
             LAG_TITLE,
             f"Processing time minus fetch time of the newest mention; PipelineLag fires above "
-            f"{LAG_LIMIT_SECONDS} s on a partition still moving, held for 10 minutes.",
+            f"{LAG_LIMIT_SECONDS} s on a partition moving or with messages waiting, for a minute.",
             [("max by (partition) (brandmon_stream_lag_seconds)", "partition {{partition}}")],
             (0, 12, 12, 8),
             unit="s",

@@ -88,9 +88,11 @@ def alert_levels() -> str:
 
 
 def moving_lag() -> str:
-    """Processing lag per partition, only for partitions still moving (a standing one is stuck, not late)."""
-    moving = "changes(brandmon_stream_processed_offset[5m]) > 0"
-    return f"max by (partition) (brandmon_stream_lag_seconds and {moving})"
+    """Processing lag per partition that is moving or has messages waiting (as PipelineLag)."""
+    waiting_or_moving = (
+        "(brandmon_stream_backlog_messages > 0 or changes(brandmon_stream_processed_offset[5m]) > 0)"
+    )
+    return f"max by (partition) (brandmon_stream_lag_seconds and {waiting_or_moving})"
 
 
 def data_age() -> str:
