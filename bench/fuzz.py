@@ -23,6 +23,7 @@ import re
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(t.name for t in all_targets()))
         return 0 if targets else 2
     signal.signal(signal.SIGALRM, _stall)
+    warnings.filterwarnings("ignore", "Generating overly large repr")  # inputs are large on purpose
     if args.save is not None:
         args.save.mkdir(parents=True, exist_ok=True)
     share = args.seconds / len(targets)

@@ -49,6 +49,15 @@ def _native_id(value: object) -> str:
     return quote(str(value), safe="")
 
 
+MAX_COUNT = 2**63 - 1
+
+
+def _count(value: object) -> int | None:
+    """A count, or None when it is not one: negative, or beyond what orjson can publish (64 bits;
+    Algolia's JSON is read by the standard library, which takes any integer)."""
+    return value if isinstance(value, int) and 0 <= value <= MAX_COUNT else None
+
+
 def _created_at(value: Any) -> datetime:
     try:
         return datetime.fromtimestamp(int(value), UTC)
@@ -81,7 +90,7 @@ def hit_to_mention(hit: Mapping[str, Any], fetched_at: datetime) -> Mention | No
         fetched_at=fetched_at,
         reply_to=f"hackernews:{_native_id(parent)}" if comment and parent is not None else None,
         engagement=Engagement(
-            likes=points if isinstance(points, int) and points >= 0 else None,
-            replies=replies if isinstance(replies, int) and replies >= 0 else None,
+            likes=_count(points),
+            replies=_count(replies),
         ),
     )

@@ -150,8 +150,14 @@ def html_to_text(html: str) -> str:
     return " ".join("".join(parser.parts).split())
 
 
+MAX_COUNT = 2**63 - 1
+"""Counts beyond this are unknown (None): the REST API's JSON may hold any integer, and orjson
+cannot write one past 64 bits, so the mention could not be published at all."""
+
+
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    valid = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+    return value if valid else None
 
 
 def original(status: Mapping[str, Any]) -> Mapping[str, Any]:

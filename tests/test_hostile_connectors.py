@@ -60,6 +60,7 @@ text_or_junk = st.one_of(html, hostile_text, huge(html, 20_000), wire_values)
 
 
 def assert_item(item: Mention | Deletion | None, source: str) -> None:
+    """A valid item of the source, that the publisher can write (orjson: integers within 64 bits)."""
     if isinstance(item, Mention):
         assert item.source == source
         assert Mention.model_validate_json(dumps(item)) == item
@@ -177,6 +178,7 @@ def _usable(hit: Any) -> bool:  # the connector's own filter before parsing (`ha
 @SUITE
 @given(hn_hits)
 @example({"objectID": "1", "created_at_i": 10**20, "comment_text": "acme", "_tags": ["comment"]})
+@example({"objectID": "1", "created_at_i": 1, "comment_text": "acme", "points": 2**64, "num_comments": 2**70})
 def test_hackernews_hits_become_mentions_or_are_skipped(hit: dict[str, Any]) -> None:
     check_hackernews(hit)
 
@@ -281,6 +283,8 @@ def mastodon_recordings() -> list[Any]:
         False,
     )
 )
+@example(({"id": "1", "visibility": "public", "account": {"id": "1", "acct": "a", "followers_count": 2**64},
+           "created_at": "2024-05-01T12:00:00Z", "favourites_count": 2**70}, False))  # fmt: skip
 def test_mastodon_statuses_become_mentions_or_unreadable(case: tuple[dict[str, Any], bool]) -> None:
     check_mastodon_status(case)
 
@@ -373,7 +377,7 @@ def test_bluesky_frames_become_items_or_parse_errors(frame: str | bytes) -> None
 @given(st.data())
 def test_mutated_recorded_bluesky_frames(data: st.DataObject) -> None:
     event = data.draw(mutated(recorded(bluesky_recordings)))
-    check_bluesky_frame(orjson.dumps(event))
+    check_bluesky_frame(json.dumps(event))  # any integer, NaN: orjson refuses them as Jetstream's reader does
 
 
 # --- Reddit (listing children) -------------------------------------------------------------------
@@ -391,8 +395,18 @@ reddit_data = st.fixed_dictionaries(
         ),
         **dict.fromkeys(["parent_id", "crosspost_parent", "removed_by_category"], wire_scalars),
     },
-)
+).filter(lambda data: not _known_reddit_bug(data))
 """Things as the connector passes them on: a dict `data` with a string `name`."""
+
+
+def _known_reddit_bug(data: dict[str, Any]) -> bool:
+    """Inputs of the two open `connectors.reddit` bugs (see the xfail tests below): left out here
+    so the property keeps guarding everything else."""
+    counts = [data.get(key) for key in ("score", "num_comments")]
+    moments = [data.get(key) for key in ("created_utc", "edited")]
+    huge_count = any(isinstance(c, int) and c > 2**63 - 1 for c in counts)
+    far = any(isinstance(m, int | float) and not isinstance(m, bool) and abs(m) > 1e11 for m in moments)
+    return huge_count or far
 
 
 def check_reddit(case: tuple[Any, dict[str, Any]]) -> None:
@@ -430,8 +444,22 @@ def test_reddit_things_become_items_or_are_skipped(case: tuple[Any, dict[str, An
 @given(st.data())
 def test_mutated_recorded_reddit_things(data: st.DataObject) -> None:
     thing = data.draw(mutated(recorded(reddit_recordings)))
-    if _listed(thing):
+    if _listed(thing) and not _known_reddit_bug(thing["data"]):
         check_reddit((thing.get("kind"), thing["data"]))
+
+
+@pytest.mark.xfail(strict=True, reason="connectors.reddit: OSError is not among the errors it skips")
+def test_a_reddit_date_beyond_the_platform_time_range_is_skipped() -> None:
+    """`datetime.fromtimestamp(6.7e16)` raises OSError (EOVERFLOW), which `RedditSource._items` does
+    not catch: the run ends, and restarts into the same listing."""
+    check_reddit(("t1", {"name": "t1_x", "permalink": "/r/x", "created_utc": 67_768_036_191_676_796}))
+
+
+@pytest.mark.xfail(strict=True, reason="connectors.reddit: counts past 64 bits make unpublishable mentions")
+def test_a_reddit_count_past_64_bits_does_not_make_an_unpublishable_mention() -> None:
+    """The listing's JSON (read by the standard library) may hold any integer; `thing_to_item` keeps
+    it, and orjson cannot write the mention: the publisher fails and the run restarts into it."""
+    check_reddit(("t3", {"name": "t3_x", "permalink": "/r/x", "created_utc": 1.7e9, "score": 2**64}))
 
 
 def _listed(thing: Any) -> bool:  # what `RedditSource._listing` passes on
@@ -460,10 +488,10 @@ def fuzz_targets() -> list[Target]:
         targets.append(Target("mastodon (recorded, mutated)", recorded_statuses, check_mastodon_status))
     if events := bluesky_recordings():
         targets.append(
-            Target("bluesky (recorded, mutated)", mutated(events).map(orjson.dumps), check_bluesky_frame)
+            Target("bluesky (recorded, mutated)", mutated(events).map(json.dumps), check_bluesky_frame)
         )
     if things := reddit_recordings():
-        usable = mutated(things).filter(_listed)
+        usable = mutated(things).filter(lambda t: _listed(t) and not _known_reddit_bug(t["data"]))
         recorded_things = usable.map(lambda t: (t.get("kind"), t["data"]))
         targets.append(Target("reddit (recorded, mutated)", recorded_things, check_reddit))
     return targets

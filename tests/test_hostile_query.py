@@ -135,12 +135,17 @@ texts = st.one_of(hostile_text, posts, huge(st.one_of(posts, hostile_text), 5_00
 
 @cache
 def identifier() -> LanguageIdentifier:
-    return LanguageIdentifier()
+    languages = LanguageIdentifier()
+    languages.detect("bonjour tout le monde")  # no function words: loads lingua's models
+    return languages
 
 
 @cache
 def scorer() -> SentimentScorer:
-    return SentimentScorer()
+    sentiment = SentimentScorer()
+    for lang in ("en", "de", "da"):  # builds the lexicon scorers
+        sentiment.score("acme", lang)
+    return sentiment
 
 
 def check_language(case: tuple[str, str | None]) -> None:
