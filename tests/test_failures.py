@@ -21,7 +21,7 @@ from tests.kafka_helpers import metric_sum, publish, scrape
 from tests.verifier import SPIKE_ENV, Corpus, Outcome, verify
 
 pytestmark = pytest.mark.broker
-VOLUME = 30_000
+VOLUME = 12_000
 
 
 def scored_so_far(worker: WorkerProcess) -> float:
@@ -92,7 +92,7 @@ def test_no_failure_control(settings: Settings, start_worker) -> None:
 def test_kill_9_mid_stream_and_restart(settings: Settings, start_worker) -> None:
     def disrupt(start: Callable[[], WorkerProcess]) -> float:
         first = start()
-        mid_stream(first, 5_000)
+        mid_stream(first, 4_000)
         first.kill()
         killed = time.monotonic()
         second = start()
@@ -105,7 +105,7 @@ def test_kill_9_mid_stream_and_restart(settings: Settings, start_worker) -> None
 def test_sigterm_mid_stream_and_restart(settings: Settings, start_worker) -> None:
     def disrupt(start: Callable[[], WorkerProcess]) -> float:
         first = start()
-        mid_stream(first, 5_000)
+        mid_stream(first, 4_000)
         first.kill(signal.SIGTERM)
         stopped = time.monotonic()
         assert first.process.returncode is not None
