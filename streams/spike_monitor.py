@@ -83,8 +83,9 @@ class BrandMonitor:
         bucket.add(record)
         return True
 
-    def advance(self, watermark: float, now: datetime) -> list[Alert]:
-        """Close every bucket that ended `allowed_lateness` before `watermark`; return alert changes."""
+    def advance(self, watermark: float, now: datetime, max_buckets: int | None = None) -> list[Alert]:
+        """Close every bucket that ended `allowed_lateness` before `watermark` (at most
+        `max_buckets` of them: the rest on the next call); return alert changes."""
         size = self.settings.bucket_seconds
         last_closable = self.bucket_start(watermark - self.settings.allowed_lateness_seconds) - size
         if self.next_start is None:
@@ -98,7 +99,9 @@ class BrandMonitor:
                 self.open_ids.pop(start, None)
             self.next_start = restart
         alerts: list[Alert] = []
-        while self.next_start <= last_closable:
+        budget = max_buckets if max_buckets is not None else -1
+        while self.next_start <= last_closable and budget != 0:
+            budget -= 1
             bucket = self.open.pop(self.next_start, None) or BucketStats(start=self.next_start)
             self.open_ids.pop(self.next_start, None)
             alert = self._close(bucket, now)

@@ -29,6 +29,9 @@ from streams.watermarks import PartitionClock
 
 log = logging.getLogger(__name__)
 UNKNOWN_PARTITION = -1
+MAX_BUCKETS_PER_ADVANCE = 500
+"""Buckets one brand closes per live tick: a brand quiet for days must not block the worker's
+event loop (every bucket runs the detector); the rest close on the next ticks."""
 FUTURE_TOLERANCE_SECONDS = 3600
 """Mentions dated further ahead of the clock are counted (`brandmon_future_mentions_total`) and
 left out: one wrong timestamp must not move the watermark and close everyone's buckets."""
@@ -119,7 +122,7 @@ class SpikeTracker:
         bucket, lateness = self._settings.bucket_seconds, self._settings.allowed_lateness_seconds
         watermarks = {p: clock.advance(now, bucket, lateness) for p, clock in self._clocks.items()}
         targets = {b: watermarks[p] for b, p in self._partition_of.items() if p in watermarks}
-        return self._advance_to(targets, now)
+        return self._advance_to(targets, now, max_buckets=MAX_BUCKETS_PER_ADVANCE)
 
     def replay(self, values: Iterable[bytes], partition: int) -> list[Alert]:
         """Rebuild the state of `partition`'s brands from its scored records, oldest first.
@@ -168,7 +171,12 @@ class SpikeTracker:
         return self._advance_to(dict.fromkeys(self.monitors, now), now)
 
     def _advance_to(
-        self, watermarks: Mapping[str, float], now: float, *, counted: bool = True
+        self,
+        watermarks: Mapping[str, float],
+        now: float,
+        *,
+        counted: bool = True,
+        max_buckets: int | None = None,
     ) -> list[Alert]:
         """Advance the monitors of the brands in `watermarks` to theirs."""
         alerts: list[Alert] = []
@@ -177,7 +185,7 @@ class SpikeTracker:
             monitor = self.monitors.get(brand)
             if monitor is None:
                 continue
-            alerts += monitor.advance(watermark, emitted_at)
+            alerts += monitor.advance(watermark, emitted_at, max_buckets)
             self._export(monitor)
         if counted:
             self.count_published(alerts)

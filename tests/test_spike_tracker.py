@@ -12,7 +12,7 @@ from brandmon.partitioning import partition_for
 from brandmon.schemas import ScoredMention, dumps
 from streams.metrics import StreamMetrics
 from streams.spike_monitor import MonitorSettings
-from streams.spike_tracker import SpikeTracker
+from streams.spike_tracker import MAX_BUCKETS_PER_ADVANCE, SpikeTracker
 from tests.test_spike_monitor import BUCKET, DAYS, START, background, record, rumour
 
 
@@ -169,7 +169,8 @@ def test_a_wrong_timestamp_neither_stalls_nor_closes_everyones_buckets() -> None
     tracker.add(record("Acme", "b", START + timedelta(minutes=59), 4))
     clock.now += 120
     started = time.perf_counter()
-    tracker.advance()
+    for _ in range(14 * 1440 // MAX_BUCKETS_PER_ADVANCE + 2):  # two weeks of buckets, tick by tick
+        tracker.advance()
     assert time.perf_counter() - started < 5, "no millions of empty buckets"
     monitor = tracker.monitors["acme"]
     assert monitor.late == 1, "the 2004 mention is counted as late, not lost silently"
@@ -306,3 +307,19 @@ def test_a_raw_partition_not_heard_from_yet_holds_the_watermark_during_a_backlog
         tracker.advance()
     tracker.add(record("Acme", "first of 0", START + timedelta(minutes=1), on[0][0]), partition=0)
     assert tracker.monitors["acme"].late == 0
+
+
+def test_a_brand_quiet_for_days_closes_its_buckets_over_several_ticks() -> None:
+    """Each closed bucket runs the detector; closing two weeks at once would block the worker."""
+    clock = Clock(START.timestamp())
+    tracker = SpikeTracker(
+        {"acme": "Acme"}, MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=0), clock=clock
+    )
+    tracker.add(record("Acme", "a", START, 1))
+    clock.now += 3 * 86400
+    tracker.advance()
+    monitor = tracker.monitors["acme"]
+    assert monitor.next_start == START.timestamp() + MAX_BUCKETS_PER_ADVANCE * 60
+    for _ in range(3 * 86400 // 60 // MAX_BUCKETS_PER_ADVANCE + 1):
+        tracker.advance()
+    assert monitor.next_start == clock.now - clock.now % 60
