@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -26,7 +26,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bench.measure import PeakRss, Result, percentiles
+from bench.measure import PeakRss, Result, percentiles, vm_hwm
 from brandmon.config import load_config
 from brandmon.schemas import RAW_TOPIC
 
@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("expected", type=int, help="stop after this many mentions")
     args = parser.parse_args()
     result = asyncio.run(hand_loop(args.bootstrap, args.config, args.expected))
-    result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result["peak_rss"] = vm_hwm(os.getpid()) or 0
     sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
 
 

@@ -40,8 +40,9 @@ def percentiles(values: Sequence[float]) -> tuple[float | None, float | None]:
     return cuts[49], cuts[98]
 
 
-def _vm_hwm(pid: int) -> int | None:
-    """The kernel's peak resident set size of `pid` (Linux `VmHWM`), in bytes."""
+def vm_hwm(pid: int) -> int | None:
+    """The kernel's peak resident set size of `pid` (Linux `VmHWM`), in bytes. Unlike `ru_maxrss`,
+    it does not include the memory of the parent that forked the process before its exec."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -75,7 +76,7 @@ class PeakRss:
         """Call while the processes are still alive: polled peak or the kernel's, whichever is larger."""
         self._last = 0.0
         self.poll()
-        return {pid: max(peak, _vm_hwm(pid) or 0) for pid, peak in self.peaks.items()}
+        return {pid: max(peak, vm_hwm(pid) or 0) for pid, peak in self.peaks.items()}
 
 
 def _schedstat(pid: int) -> tuple[float, float] | None:
