@@ -89,6 +89,7 @@ def _stall(signum: int, frame: FrameType | None) -> None:
 
 def fuzz(target: Target, seconds: float, stall_seconds: float, save: Path | None = None) -> Result:
     result = Result(target.name)
+    target.warm()
     ends = time.monotonic() + seconds
 
     def example(value: Any) -> None:

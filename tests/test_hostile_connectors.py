@@ -92,7 +92,8 @@ def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, .
 def _mutate(document: Any, changes: list[tuple[tuple[Any, ...], Any]]) -> Any:
     """`document` with each (path, value) change applied where the path still exists."""
     document = copy.deepcopy(document)
-    for path, value in changes:
+    for path, change in changes:
+        value = copy.deepcopy(change)  # never the strategy's own object: it would be shared, even cyclic
         if not path:
             document = {} if value == DELETE else value
             continue

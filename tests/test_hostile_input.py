@@ -66,11 +66,13 @@ WARM = datetime(2024, 5, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Target:
-    """One fuzzed property: `check` raises AssertionError (or anything else) on a bug."""
+    """One fuzzed property: `check` raises AssertionError (or anything else) on a bug; `warm`
+    loads what the check loads on first use (models, lexicons), before examples are timed."""
 
     name: str
     strategy: st.SearchStrategy[Any]
     check: Callable[[Any], None]
+    warm: Callable[[], object] = lambda: None
 
 
 # --- strings and JSON that try every trick -------------------------------------------------------
@@ -510,5 +512,5 @@ def test_the_worker_core_never_raises_and_labels_stay_bounded(value: bytes) -> N
 def fuzz_targets() -> list[Target]:
     return [
         Target("decoder", raw_values(MAX_MESSAGE_BYTES, 60_000), check_decode),
-        Target("worker core", raw_values(MAX_MESSAGE_BYTES, 60_000), check_processor),
+        Target("worker core", raw_values(MAX_MESSAGE_BYTES, 60_000), check_processor, shared_scorer),
     ]

@@ -184,10 +184,12 @@ def fuzz_targets() -> list[Target]:
             "language detection",
             st.tuples(huge(texts, 300_000) | texts, st.one_of(st.none(), hostile_text)),
             check_language,
+            identifier,
         ),
         Target(
             "sentiment (short texts)",
             st.tuples(st.one_of(hostile_text, posts), st.sampled_from(["en", "de", "da", "nl"])),
             check_sentiment,
+            scorer,
         ),
     ]
