@@ -4,8 +4,9 @@ Run: `python -m bench.profile_summary /tmp/worker.txt` (the bench writes one wit
 
 Each sample goes to the category of the deepest frame that belongs to one; a sample whose deepest
 such frame is brandmon glue (the agent, `MentionProcessor.handle` itself) counts as framework if
-Faust/aiokafka/asyncio code runs below it, else as "other". Idle samples are not in py-spy's
-output by default, so shares are of the worker's busy time.
+Faust/aiokafka/asyncio code runs below it, else as "other". The bench records with `--gil`: only
+the thread holding the GIL is sampled, so shares are of the worker's Python CPU time (without it,
+threads blocked in a socket, like the /metrics server's, were counted as busy: 5-9%).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def summarise(path: Path) -> tuple[Counter[str], int]:
 
 def table(path: Path) -> Table:
     counts, total = summarise(path)
-    result = Table(title=f"Worker CPU by category ({total:,} py-spy samples at 100/s, busy time only)")
+    result = Table(title=f"Worker CPU by category ({total:,} py-spy samples at 100/s)")
     result.add_column("category")
     result.add_column("samples", justify="right")
     result.add_column("share", justify="right")
@@ -146,12 +147,13 @@ def table(path: Path) -> Table:
 
 
 def start_py_spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy (installed in the venv, not a dependency) sampling `pid` 100 times a second."""
+    """py-spy (installed in the venv, not a dependency) sampling `pid` 100 times a second, the
+    GIL-holding thread only, without pausing it (`--nonblocking`)."""
     binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if binary is None:
         raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
     command = [binary, "record", "--pid", str(pid), "--rate", "100", "--format", "raw"]
-    command += ["--nonblocking", "--output", str(output)]
+    command += ["--nonblocking", "--gil", "--output", str(output)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
