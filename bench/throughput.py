@@ -1,7 +1,8 @@
 """Issue 8's benchmark: brandmon workers against the hand-written loop, same input, same command.
 
-Run: `python -m bench.throughput` (about 6-8 minutes on 2 cores; `--mentions 50000` for a quick
-look; `--skip-two-workers`, `--skip-latency`, `--skip-burst` leave parts out).
+Run: `python -m bench.throughput` (about 8 minutes on 2 cores; `--mentions 50000` for a quick
+look; `--skip-two-workers`, `--skip-latency`, `--skip-burst` leave parts out; `--profile FILE`
+records the one-worker run with py-spy, installed apart: `.venv/bin/pip install py-spy`).
 
 1. A seeded corpus of simulated posts (demo brands, the simulator's reshare and reply rates) is
    published once through `MentionPublisher` into an embedded broker: batches of up to 500
