@@ -81,27 +81,6 @@ def run_scenario(
     assert_exact(outcome, f"{outcome.alerts_detail}; late mentions {late}")
 
 
-def test_no_failure_control(settings: Settings, start_worker) -> None:
-    def disrupt(start: Callable[[], WorkerProcess]) -> float:
-        start()
-        return 0.0
-
-    run_scenario("no failure (control)", settings, start_worker, disrupt)
-
-
-def test_kill_9_mid_stream_and_restart(settings: Settings, start_worker) -> None:
-    def disrupt(start: Callable[[], WorkerProcess]) -> float:
-        first = start()
-        mid_stream(first, 4_000)
-        first.kill()
-        killed = time.monotonic()
-        second = start()
-        wait_for(lambda: scored_so_far(second) > 0, 90, "the restarted worker to score")
-        return time.monotonic() - killed
-
-    run_scenario("kill -9, restart", settings, start_worker, disrupt)
-
-
 def test_sigterm_mid_stream_and_restart(settings: Settings, start_worker) -> None:
     def disrupt(start: Callable[[], WorkerProcess]) -> float:
         first = start()

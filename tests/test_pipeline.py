@@ -205,48 +205,6 @@ def test_worker_refuses_an_invalid_config_naming_field_and_line(
     assert "fix:" in log
 
 
-def test_window_counts_are_exact_after_kill_9_mid_stream(settings: Settings, start_worker) -> None:
-    """At-least-once redelivery after a crash must not count anything twice (or lose anything)."""
-    start = math.floor(time.time() / 60) * 60 - 300
-    texts = [("acme rocks", "acme"), ("globex is down again", "globex"), ("initech and acme corp", None)]
-    mentions, truth = [], Counter()
-    for n in range(40_000):
-        text, brand = texts[n % len(texts)]
-        item = mention(n, text, created_at=start + (n % 300))
-        mentions.append(item)
-        window = float(math.floor(item.created_at.timestamp() / 60) * 60)
-        for hit in [brand] if brand else ["initech", "acme"]:
-            truth[(hit, window)] += 1
-    asyncio.run(publish(settings, mentions))
-    raw = asyncio.run(read_topic(settings, RAW_TOPIC, lambda r: False, give_up_after=3))
-    assert sum(len(orjson.loads(value)["mentions"]) for _, value in raw) == len(mentions)
-
-    first = start_worker()
-    wait_for(
-        lambda: metric_sum(_scrape_or_empty(first.metrics_url), "brandmon_mentions_total") > 2_000,
-        timeout=60,
-        what="the first worker to be mid-stream",
-        interval=0.05,
-    )
-    progress = metric_sum(scrape(first.metrics_url), "brandmon_mentions_total")
-    first.kill()
-    assert progress < sum(truth.values()), "the kill must land mid-stream for this test to mean anything"
-
-    second = start_worker()
-    changelog = asyncio.run(
-        read_topic(settings, WINDOW_CHANGELOG, lambda r: window_counts(r) == truth, give_up_after=120)
-    )
-    assert window_counts(changelog) == truth
-    assert second.process.poll() is None
-
-
-def _scrape_or_empty(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    try:
-        return scrape(url)
-    except OSError:
-        return {}
-
-
 def test_publisher_delivers_every_mention_once_in_batches_on_the_id_partition(settings: Settings) -> None:
     mentions = [mention(n, "acme " + "x" * (n % 900)) for n in range(20_000)]
     asyncio.run(publish(settings, mentions))
