@@ -20,6 +20,8 @@ DLQ_TOPIC = "brandmon.mentions.dlq.v1"
 ALERTS_TOPIC = "brandmon.alerts.v1"
 
 MAX_MESSAGE_BYTES = 256 * 1024
+MAX_COUNT = 2**63 - 1
+"""Counts beyond a signed 64-bit integer cannot be written by orjson (or read by most consumers)."""
 """Raw messages larger than this are dead-lettered unread (the embedded broker accepts 2 MB)."""
 
 DLQ_MAX_ORIGINAL_BYTES = 512 * 1024
@@ -32,7 +34,10 @@ bidi or zero-width characters. Connectors percent-encode anything else."""
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError("the time has no UTC equivalent") from None
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
@@ -46,14 +51,14 @@ class Author(_Model):
     id: str | None = Field(default=None, max_length=512)
     handle: str | None = Field(default=None, max_length=512)
     followers: int | None = Field(
-        default=None, ge=0, description="Follower count when the platform reports it."
+        default=None, ge=0, le=MAX_COUNT, description="Follower count when the platform reports it."
     )
 
 
 class Engagement(_Model):
-    likes: int | None = Field(default=None, ge=0)
-    reshares: int | None = Field(default=None, ge=0)
-    replies: int | None = Field(default=None, ge=0)
+    likes: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    reshares: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    replies: int | None = Field(default=None, ge=0, le=MAX_COUNT)
 
 
 class Mention(_Model):

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from brandmon.schemas import Deletion, Mention
 from connectors.http import RetryingClient
 from connectors.mastodon_parse import (
@@ -149,7 +151,12 @@ class _Run:
     def event(self, key: str | None, event: StreamEvent) -> Page:
         if event.name == "delete" and event.payload:
             status_id = event.payload.strip().strip('"')
-            deletion = Deletion(id=mention_id(self.source.host, status_id), deleted_at=datetime.now(UTC))
+            try:
+                deletion = Deletion(id=mention_id(self.source.host, status_id), deleted_at=datetime.now(UTC))
+            except ValidationError as error:
+                self.source.context.health.error("parse")
+                log.warning("%s: skipped a delete event: %s", self.source.name, str(error)[:200])
+                return Page()
             return Page(deletions=[deletion], cursor=self.cursor())
         if event.name not in ("update", "status.update"):
             return Page()  # notifications, conversations, announcements, filters_changed

@@ -152,8 +152,9 @@ class RedditSource(Source):
             state.before, state.seen = name, [*state.seen, name][-SEEN_MAX:]
             try:
                 item = thing_to_item(thing["kind"], thing["data"], now)
-            except (KeyError, TypeError, ValueError, OverflowError, ValidationError):
+            except (KeyError, TypeError, ValueError, OverflowError, OSError, ValidationError) as error:
                 self.context.health.error("parse")
+                log.warning("%s: skipped reddit item %s: %s", self.name, name, str(error)[:200])
                 continue
             if isinstance(item, Mention):
                 mentions.append(item)

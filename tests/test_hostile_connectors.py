@@ -383,7 +383,7 @@ def test_mutated_recorded_bluesky_frames(data: st.DataObject) -> None:
 
 # --- Reddit (listing children) -------------------------------------------------------------------
 
-REDDIT_SKIPS = (KeyError, TypeError, ValueError, OverflowError)
+REDDIT_SKIPS = (KeyError, TypeError, ValueError, OverflowError, OSError)
 """What `RedditSource._items` catches around `thing_to_item` (ValidationError is a ValueError)."""
 reddit_data = st.fixed_dictionaries(
     {"name": hostile_text},
@@ -396,18 +396,8 @@ reddit_data = st.fixed_dictionaries(
         ),
         **dict.fromkeys(["parent_id", "crosspost_parent", "removed_by_category"], wire_scalars),
     },
-).filter(lambda data: not _known_reddit_bug(data))
+)
 """Things as the connector passes them on: a dict `data` with a string `name`."""
-
-
-def _known_reddit_bug(data: dict[str, Any]) -> bool:
-    """Inputs of the two open `connectors.reddit` bugs (see the xfail tests below): left out here
-    so the property keeps guarding everything else."""
-    counts = [data.get(key) for key in ("score", "num_comments")]
-    moments = [data.get(key) for key in ("created_utc", "edited")]
-    huge_count = any(isinstance(c, int) and c > 2**63 - 1 for c in counts)
-    far = any(isinstance(m, int | float) and not isinstance(m, bool) and abs(m) > 1e11 for m in moments)
-    return huge_count or far
 
 
 def check_reddit(case: tuple[Any, dict[str, Any]]) -> None:
@@ -445,21 +435,18 @@ def test_reddit_things_become_items_or_are_skipped(case: tuple[Any, dict[str, An
 @given(st.data())
 def test_mutated_recorded_reddit_things(data: st.DataObject) -> None:
     thing = data.draw(mutated(recorded(reddit_recordings)))
-    if _listed(thing) and not _known_reddit_bug(thing["data"]):
+    if _listed(thing):
         check_reddit((thing.get("kind"), thing["data"]))
 
 
-@pytest.mark.xfail(strict=True, reason="connectors.reddit: OSError is not among the errors it skips")
 def test_a_reddit_date_beyond_the_platform_time_range_is_skipped() -> None:
-    """`datetime.fromtimestamp(6.7e16)` raises OSError (EOVERFLOW), which `RedditSource._items` does
-    not catch: the run ends, and restarts into the same listing."""
+    """`datetime.fromtimestamp(6.7e16)` raises OSError (EOVERFLOW): skipped, not the end of the run."""
     check_reddit(("t1", {"name": "t1_x", "permalink": "/r/x", "created_utc": 67_768_036_191_676_796}))
 
 
-@pytest.mark.xfail(strict=True, reason="connectors.reddit: counts past 64 bits make unpublishable mentions")
 def test_a_reddit_count_past_64_bits_does_not_make_an_unpublishable_mention() -> None:
-    """The listing's JSON (read by the standard library) may hold any integer; `thing_to_item` keeps
-    it, and orjson cannot write the mention: the publisher fails and the run restarts into it."""
+    """The listing's JSON (read by the standard library) may hold any integer; orjson could not
+    write such a mention, so the contract bounds counts and the item is skipped."""
     check_reddit(("t3", {"name": "t3_x", "permalink": "/r/x", "created_utc": 1.7e9, "score": 2**64}))
 
 
@@ -492,7 +479,7 @@ def fuzz_targets() -> list[Target]:
             Target("bluesky (recorded, mutated)", mutated(events).map(json.dumps), check_bluesky_frame)
         )
     if things := reddit_recordings():
-        usable = mutated(things).filter(lambda t: _listed(t) and not _known_reddit_bug(t["data"]))
+        usable = mutated(things).filter(_listed)
         recorded_things = usable.map(lambda t: (t.get("kind"), t["data"]))
         targets.append(Target("reddit (recorded, mutated)", recorded_things, check_reddit))
     return targets
