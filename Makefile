@@ -36,6 +36,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 bench: $(BIN)/.installed
+	$(BIN)/python -m bench.throughput
 	$(BIN)/python -m bench.worker_throughput
 	$(BIN)/python -m bench.query_matching
 	$(BIN)/python -m bench.sentiment_accuracy
