@@ -66,11 +66,11 @@ def extract_terms(text: str, url: str | None = None, exclude: Iterable[str] = ()
     prose = _HANDLE.sub(" ", _URL.sub(" ", normal))
     for tag in _HASHTAG.findall(prose):
         terms[f"#{tag}"] = None
-    skip = stop_words() | {normalise(word) for word in exclude}
+    stop, own_words = stop_words(), {normalise(word) for word in exclude}
     for sentence in re.split(r"[.!?;:,()\[\]\"“”]+|#\w+", prose):
         previous: str | None = None
         for word in _WORD.findall(sentence):
-            if len(word) < MIN_WORD_CHARS or word in skip:
+            if len(word) < MIN_WORD_CHARS or word in stop or word in own_words:
                 previous = None
                 continue
             terms[word] = None
