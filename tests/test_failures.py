@@ -24,18 +24,20 @@ pytestmark = pytest.mark.broker
 VOLUME = 12_000
 
 
-def scored_so_far(worker: WorkerProcess) -> float:
+def samples_of(worker: WorkerProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The worker's /metrics, or nothing while it starts or after it died."""
     try:
-        return metric_sum(scrape(worker.metrics_url), "brandmon_mentions_total")
+        return scrape(worker.metrics_url)
     except OSError:
-        return 0.0
+        return {}
+
+
+def scored_so_far(worker: WorkerProcess) -> float:
+    return metric_sum(samples_of(worker), "brandmon_mentions_total")
 
 
 def owned_partitions(worker: WorkerProcess) -> set[str]:
-    try:
-        samples = scrape(worker.metrics_url)
-    except OSError:
-        return set()
+    samples = samples_of(worker)
     return {
         dict(labels)["partition"]
         for (name, labels), _ in samples.items()
@@ -71,11 +73,7 @@ def run_scenario(
     outcome = verify(settings, corpus)
     ROWS.append((name, outcome, recovery))
     late = {
-        brand: sum(
-            metric_sum(scrape(w.metrics_url), "brandmon_late_mentions_total", brand=brand)
-            for w in workers
-            if w.process.poll() is None
-        )
+        brand: sum(metric_sum(samples_of(w), "brandmon_late_mentions_total", brand=brand) for w in workers)
         for brand in ("acme", "globex", "initech")
     }
     assert_exact(outcome, f"{outcome.alerts_detail}; late mentions {late}")
