@@ -7,16 +7,24 @@ partition count the broker defaults to, and a mismatch breaks co-partitioned tab
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from brandmon.schemas import ALERTS_TOPIC, DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC
 from brandmon.settings import KafkaSettingsError, Settings
+
+REQUEST_TIMEOUT_SECONDS = 5.0
+"""How long `read_cluster` waits for a broker to answer."""
 
 
 def _readable(path: Path, variable: str, what: str) -> str:
@@ -114,3 +122,24 @@ async def ensure_topics(settings: Settings, bootstrap: str) -> None:
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """What the cluster answered: its id (None if it has none) and which asked-for topics it has."""
+
+    cluster_id: str | None
+    topics: frozenset[str]
+
+
+async def read_cluster(client: AIOKafkaClient, topics: Iterable[str]) -> ClusterView:
+    """One metadata request (never auto-creating a topic). Raises a `KafkaError` or `TimeoutError`
+    when no broker answers within `REQUEST_TIMEOUT_SECONDS`."""
+    node = client.get_random_node()
+    if node is None:
+        raise KafkaConnectionError("no broker known")
+    request = MetadataRequest(list(topics), allow_auto_topic_creation=False)
+    response = await asyncio.wait_for(client.send(node, request), REQUEST_TIMEOUT_SECONDS)
+    answer: dict[str, Any] = response.to_object()
+    present = frozenset(t["topic"] for t in answer["topics"] if t["error_code"] == 0)
+    return ClusterView(answer.get("cluster_id"), present)

@@ -20,11 +20,10 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from brandmon.kafka import client_kwargs, ensure_topics
+from brandmon.kafka import client_kwargs, ensure_topics, read_cluster
 from brandmon.partitioning import partition_for
 from brandmon.schemas import MAX_MESSAGE_BYTES, RAW_TOPIC, Deletion, Mention
 from brandmon.settings import Settings
-from streams.cluster_guard import read_cluster
 
 log = logging.getLogger(__name__)
 STOP_FLUSH_SECONDS = 30.0

@@ -13,7 +13,7 @@ flush changelogs into the wrong cluster. Its supervisor (systemd `Restart=on-fai
 `restart:`, Kubernetes) starts a fresh worker, which builds its state from what the new cluster
 holds. While the cluster cannot be reached nothing is decided: an outage is not a new cluster.
 
-`ClusterGuard` decides (pure); `read_cluster` asks Kafka (the connectors' publisher uses it too);
+`ClusterGuard` decides (pure); `brandmon.kafka.read_cluster` asks Kafka;
 `guard_cluster` runs both. `guard_task` is what the worker starts: it also lets the lag metrics
 read the consumer's partition ends (`raw_ends`), the other comparison of the worker with
 what the cluster holds.
@@ -26,15 +26,13 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaConnectionError, KafkaError
-from aiokafka.protocol.metadata import MetadataRequest
+from aiokafka.errors import KafkaError
 
-from brandmon.kafka import client_kwargs
+from brandmon.kafka import ClusterView, client_kwargs, read_cluster
 from brandmon.schemas import RAW_TOPIC, SCORED_TOPIC
 from brandmon.settings import Settings
 from streams.metrics import PartitionEnd, StreamMetrics
@@ -43,15 +41,6 @@ log = logging.getLogger(__name__)
 
 EXIT_CLUSTER_CHANGED = 75
 CHECK_INTERVAL_SECONDS = 1.0
-REQUEST_TIMEOUT_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterView:
-    """What the cluster answered: its id (None if it has none) and which asked-for topics it has."""
-
-    cluster_id: str | None
-    topics: frozenset[str]
 
 
 class ClusterGuard:
@@ -74,19 +63,6 @@ class ClusterGuard:
             changes.append(f"topics it had are gone: {', '.join(sorted(gone))}")
         self.seen_topics |= view.topics
         return "; ".join(changes) or None
-
-
-async def read_cluster(client: AIOKafkaClient, topics: Iterable[str]) -> ClusterView:
-    """One metadata request (never auto-creating a topic). Raises a `KafkaError` or `TimeoutError`
-    when no broker answers within `REQUEST_TIMEOUT_SECONDS`."""
-    node = client.get_random_node()
-    if node is None:
-        raise KafkaConnectionError("no broker known")
-    request = MetadataRequest(list(topics), allow_auto_topic_creation=False)
-    response = await asyncio.wait_for(client.send(node, request), REQUEST_TIMEOUT_SECONDS)
-    answer: dict[str, Any] = response.to_object()
-    present = frozenset(t["topic"] for t in answer["topics"] if t["error_code"] == 0)
-    return ClusterView(answer.get("cluster_id"), present)
 
 
 def _exit_now(code: int) -> NoReturn:

@@ -9,10 +9,11 @@ from typing import NoReturn
 import pytest
 
 from brandmon.broker import EmbeddedBroker
+from brandmon.kafka import ClusterView
 from brandmon.schemas import RAW_TOPIC, SCORED_TOPIC
 from brandmon.settings import Settings
 from streams import cluster_guard
-from streams.cluster_guard import EXIT_CLUSTER_CHANGED, ClusterGuard, ClusterView, guard_cluster
+from streams.cluster_guard import EXIT_CLUSTER_CHANGED, ClusterGuard, guard_cluster
 
 CHANGELOG = "brandmon-brand-windows-changelog"
 
