@@ -29,8 +29,9 @@ from functools import partial
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SentimentIntensityAnalyzer
 
+from bench.corpus import simulated
 from bench.sentiment_accuracy import posts_per_second
-from bench.worker_throughput import DEMO_CONFIG, simulated
+from bench.worker_throughput import DEMO_CONFIG
 from brandmon.schemas import MAX_MESSAGE_BYTES, Sentiment
 from streams.sentiment import VADER_MODEL, VADER_VERSION, SentimentScorer, label_for
 from streams.vader_exact import ExactVader

@@ -19,12 +19,12 @@ import asyncio
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.corpus import simulated
 from brandmon.broker import EmbeddedBroker, free_port
 from brandmon.config import load_config
 from brandmon.partitioning import partition_for
@@ -32,26 +32,12 @@ from brandmon.processes import start_worker, stop_process
 from brandmon.schemas import RAW_TOPIC, Mention
 from brandmon.settings import Settings
 from connectors.publisher import MentionPublisher, encode_mention
-from connectors.simulator import Simulator
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
 from streams.windows import MemoryWindowStore
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "brandmon" / "demo.yaml"
-
-
-def simulated(count: int, config_path: Path) -> list[Mention]:
-    config = load_config(config_path)
-    start = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    simulator = Simulator(config.brands, seed=11, base_rate_per_second=50.0, start=start)
-    mentions: list[Mention] = []
-    t0 = start
-    while len(mentions) < count:
-        t1 = t0 + timedelta(minutes=10)
-        mentions.extend(simulator.between(t0, t1))
-        t0 = t1
-    return mentions[:count]
 
 
 def batches(mentions: list[Mention], settings: Settings) -> list[tuple[int, bytes]]:
