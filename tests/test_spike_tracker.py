@@ -105,17 +105,23 @@ def test_late_mentions_are_counted_per_brand() -> None:
     assert registry.get_sample_value("brandmon_late_mentions_total", {"brand": "acme"}) == 1
 
 
-def test_a_backlog_read_out_of_order_loses_nothing_to_lateness() -> None:
-    """Catching up an hour behind, raw partitions interleave: minutes of event-time disorder between
-    them are fine, because the partition furthest behind holds the watermark."""
-    clock = Clock((START + timedelta(hours=2)).timestamp())
+def two_raw_partitions(clock: Clock) -> tuple[SpikeTracker, dict[int, list[int]]]:
+    """An Acme tracker over a raw topic of two partitions, and record numbers (`record(..., n)`)
+    whose mention ids live on each of them."""
     tracker = SpikeTracker(
         {"acme": "Acme"},
         MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
         clock=clock,
         raw_partitions=2,
     )
-    on = {p: [n for n in range(100) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
+    return tracker, {p: [n for n in range(200) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
+
+
+def test_a_backlog_read_out_of_order_loses_nothing_to_lateness() -> None:
+    """Catching up an hour behind, raw partitions interleave: minutes of event-time disorder between
+    them are fine, because the partition furthest behind holds the watermark."""
+    clock = Clock((START + timedelta(hours=2)).timestamp())
+    tracker, on = two_raw_partitions(clock)
     behind, ahead = iter(on[0]), iter(on[1])
     for minute in [1, 9, 2, 12, 3, 14, 5, 7]:  # raw partition 0 at minutes 1..7, partition 1 at 9..14
         n = next(behind if minute < 9 else ahead)
@@ -276,13 +282,7 @@ def test_a_scored_partition_read_ahead_does_not_make_another_partitions_brands_l
 
 def test_a_raw_partition_unread_for_a_while_during_a_backlog_still_holds_the_watermark() -> None:
     clock = Clock((START + timedelta(hours=5)).timestamp())
-    tracker = SpikeTracker(
-        {"acme": "Acme"},
-        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
-        clock=clock,
-        raw_partitions=2,
-    )
-    on = {p: [n for n in range(200) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
+    tracker, on = two_raw_partitions(clock)
     tracker.add(record("Acme", "slow", START, on[0][0]), partition=0)
     for minute, n in enumerate(on[1][:60]):  # partition 1 read for a minute of wall time, an hour ahead
         tracker.add(record("Acme", f"b{n}", START + timedelta(minutes=minute), n), partition=0)
@@ -294,13 +294,7 @@ def test_a_raw_partition_unread_for_a_while_during_a_backlog_still_holds_the_wat
 
 def test_a_raw_partition_not_heard_from_yet_holds_the_watermark_during_a_backlog() -> None:
     clock = Clock((START + timedelta(hours=5)).timestamp())
-    tracker = SpikeTracker(
-        {"acme": "Acme"},
-        MonitorSettings(bucket_seconds=60, allowed_lateness_seconds=10),
-        clock=clock,
-        raw_partitions=2,
-    )
-    on = {p: [n for n in range(200) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
+    tracker, on = two_raw_partitions(clock)
     for minute, n in enumerate(on[1][:30]):  # raw partition 1's chunk is read first
         tracker.add(record("Acme", f"b{n}", START + timedelta(minutes=minute), n), partition=0)
         clock.now += 1
