@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from brandmon.schemas import Author, Engagement, Mention, ScoredMention, Sentiment
 from streams.buckets import KEPT_POSTS, BucketStats
-from streams.rumour_signals import rumour_signals
+from streams.rumour_signals import (
+    CORRECTION_ANCHORS,
+    CORRECTION_PATTERNS,
+    ENQUIRY_ANCHORS,
+    ENQUIRY_PATTERNS,
+    rumour_signals,
+)
 from streams.terms import TermCounter, extract_terms
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -69,6 +78,25 @@ def scored(
 def test_rumour_signals_in_three_languages(text: str, enquiry: bool, correction: bool) -> None:
     signals = rumour_signals(text)
     assert (signals.enquiry, signals.correction) == (enquiry, correction)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "anchors"),
+    [(p, ENQUIRY_ANCHORS) for p in ENQUIRY_PATTERNS] + [(p, CORRECTION_ANCHORS) for p in CORRECTION_PATTERNS],
+)
+def test_every_text_a_rumour_pattern_matches_contains_one_of_its_anchors(
+    pattern: str, anchors: tuple[str, ...]
+) -> None:
+    """The anchors let posts skip the regexes; a pattern none of them covers would lose signals."""
+    compiled = re.compile(rf"\b(?:{pattern})")
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.from_regex(compiled))
+    def check(text: str) -> None:
+        assert compiled.search(text)
+        assert any(anchor in text for anchor in anchors), text
+
+    check()
 
 
 def test_terms_drop_stop_words_and_the_brand_and_keep_hashtags_domains_and_bigrams() -> None:
