@@ -86,7 +86,7 @@ RULES: list[Rule] = [
     ("metrics: counters, summaries, gauges", _in("prometheus_client", "streams/metrics.py")),
     (
         "produce scored records (OutputProducer, aiokafka send)",
-        _functions("streams/app.py", "OutputProducer"),
+        _in("streams/output.py"),
     ),
     (FRAMEWORK, _in("streams/transport.py")),
 ]

@@ -12,5 +12,10 @@ from aiokafka.partitioner import murmur2
 
 def partition_for(mention_id: str, partitions: int) -> int:
     """Kafka's default partition for a record keyed by `mention_id`."""
-    hashed: int = murmur2(mention_id.encode())
+    return partition_of_key(mention_id.encode(), partitions)
+
+
+def partition_of_key(key: bytes, partitions: int) -> int:
+    """Kafka's default partition for a record with this key (murmur2, as the Java client)."""
+    hashed: int = murmur2(key)
     return (hashed & 0x7FFFFFFF) % partitions

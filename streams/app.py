@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from brandmon.config import BrandmonConfig
@@ -26,6 +25,7 @@ from brandmon.schemas import ALERTS_TOPIC, RAW_TOPIC, Alert, dumps
 from brandmon.settings import Settings
 from streams.cluster_guard import guard_task
 from streams.metrics import StreamMetrics
+from streams.output import OutputProducer
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
 from streams.spike_feed import SpikeFeed
@@ -43,38 +43,6 @@ class BrandmonWorker(faust.Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spinner = None
-
-
-class OutputProducer:
-    """Our own producer for scored records and dead letters, awaited per raw message.
-
-    A fresh aiokafka producer per agent start: an agent restarted by its supervisor gets a new one.
-    """
-
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        self._kwargs = kwargs
-        self._producer: AIOKafkaProducer | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._producer is not None
-
-    async def start(self) -> None:
-        self._producer = AIOKafkaProducer(**self._kwargs, linger_ms=2)
-        await self._producer.start()
-
-    async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
-
-    async def send(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
-        if not records:
-            return
-        if self._producer is None:
-            raise RuntimeError("output producer used before start()")
-        futures = [await self._producer.send(topic, value=value, key=key) for topic, key, value in records]
-        await asyncio.gather(*futures)
 
 
 class BrandmonApp(faust.App):
