@@ -1,4 +1,5 @@
-"""Faust's aiokafka transport with two fixes: never skip what was fetched around a rebalance.
+"""Faust's aiokafka transport with two fixes (never skip what was fetched around a rebalance)
+and a shorter fetch wait.
 
 Measured as lost mentions in the kill -9 test (about one run in four), from two races:
 
@@ -13,6 +14,10 @@ Measured as lost mentions in the kill -9 test (about one run in four), from two 
    promises.
 
 Replays are harmless: window updates skip offsets they already applied.
+
+Faust fixes the consumer's `fetch_max_wait_ms` at 1,500 ms. A broker that holds a fetch for that
+long when nothing is waiting (the embedded one does) delays a mention arriving on a quiet
+partition by up to 1.5 s before it is even read; `FETCH_WAIT_MS` bounds that wait instead.
 """
 
 from __future__ import annotations
@@ -21,11 +26,24 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+FETCH_WAIT_MS = 100
+
+
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_WAIT_MS  # read when it starts its fetcher; no setting
+        return consumer
 
 
 class Consumer(faust_aiokafka.Consumer):
     stream_topics: ClassVar[frozenset[str]] = frozenset()
+
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def perform_seek(self) -> None:
         if self.flow_active:
