@@ -1,10 +1,18 @@
-"""Language identification: the detected language, `und` when unsure, the declared one as fallback."""
+"""Language identification: the detected language, `und` when unsure, the declared one as fallback;
+cheap evidence (function words, the declaration, letters) before lingua, and a cache that changes
+no answer."""
 
 from __future__ import annotations
 
 import pytest
 
-from streams.language import UNDETERMINED, LanguageIdentifier, lingua_language, primary_subtag
+from streams.language import (
+    UNDETERMINED,
+    LanguageIdentifier,
+    detection_words,
+    lingua_language,
+    primary_subtag,
+)
 
 ENGLISH = "This is the best coffee I have had in years, and the staff were so friendly."
 GERMAN = "Ich habe das nicht gewusst, aber der Kaffee ist wirklich schon sehr gut und auch günstig."
@@ -18,6 +26,19 @@ FRENCH = "Je n'ai jamais bu un café aussi bon, et le personnel était vraiment 
 @pytest.fixture(scope="module")
 def identifier() -> LanguageIdentifier:
     return LanguageIdentifier()
+
+
+@pytest.fixture(scope="module")
+def uncached() -> LanguageIdentifier:
+    """No cache, so `lingua_calls` counts what each text needs."""
+    return LanguageIdentifier(cache_size=0)
+
+
+def lingua_calls(identifier: LanguageIdentifier, text: str, declared: str | None) -> tuple[str, int]:
+    """The answer and how many times lingua was asked for it."""
+    before = identifier.lingua_calls
+    answer = identifier.detect(text, declared)
+    return answer, identifier.lingua_calls - before
 
 
 @pytest.mark.parametrize(
@@ -102,3 +123,99 @@ def test_primary_subtag() -> None:
     assert primary_subtag("") is None
     assert primary_subtag(None) is None
     assert primary_subtag("-GB") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "expected"),
+    [
+        ("great experience with brewbird today", "en", "en"),  # one English word, nothing against it
+        ("Mein Paket ist noch nicht da, was ist los?", "de", "de"),
+        ("Jeg kan ikke logge ind på kontoen", "da", "da"),  # Norwegian shares these words: declared decides
+        ("Der Kundenservice von Acme ist eine Katastrophe", "en", "de"),  # a wrong declaration outvoted
+        ("Mein Paket ist noch nicht da, was ist los?", "en", "de"),
+        ("Hvad er det af noget, jeg har aldrig set noget lignende", None, "da"),  # hvad af noget: not nb
+        (ENGLISH, None, "en"),
+        (GERMAN, "en", "de"),
+    ],
+)
+def test_clear_or_uncontradicted_evidence_needs_no_lingua(
+    uncached: LanguageIdentifier, text: str, declared: str | None, expected: str
+) -> None:
+    assert lingua_calls(uncached, text, declared) == (expected, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "expected"),
+    [
+        ("brewbird reports higher quarterly sales", "en", "en"),  # no function word: not taken blind
+        ("Kaffeklubben åbner ny butik i Aarhus", "en", "da"),  # å is not an English letter
+        ("Bohnenwerk eröffnet neuen Laden in Hamburg", "en", "de"),  # nor ö
+        ("Mega fed koncert i går, the best", "en", None),  # `the`, but å
+        ("Jeg er virkelig skuffet over Acme", "en", "da"),  # words English lacks
+        (DANISH, "en", "da"),  # and Norwegian has most of
+        ("Ik ben echt teleurgesteld in Acme", "en", "nl"),
+        ("Jeg har ikke tid til det", None, None),  # Danish or Norwegian: only lingua can tell
+        ("customer service is a joke", "en", "en"),  # a lone `is` is Dutch too
+    ],
+)
+def test_ambiguous_or_contradicted_evidence_goes_to_lingua(
+    uncached: LanguageIdentifier, text: str, declared: str | None, expected: str | None
+) -> None:
+    answer, calls = lingua_calls(uncached, text, declared)
+    assert calls == 1
+    if expected is not None:
+        assert answer == expected
+
+
+def test_a_neighbour_declared_as_a_configured_language_is_not_taken_on_shared_words(
+    uncached: LanguageIdentifier,
+) -> None:
+    assert lingua_calls(uncached, "Hva er det du sier, jeg skjønner det ikke", "da") == ("nb", 1)
+
+
+CACHE_CASES = [
+    (text, declared)
+    for text in (ENGLISH, GERMAN, DANISH, NORWEGIAN, SWEDISH, DUTCH, FRENCH, "great value.", "Das ist gut so")
+    for declared in (None, "en", "de", "da", "fr")
+]
+
+
+def test_cached_answers_equal_uncached_ones_and_repeats_skip_lingua() -> None:
+    cached, fresh = LanguageIdentifier(), LanguageIdentifier(cache_size=0)
+    first = [cached.detect(text, declared) for text, declared in CACHE_CASES]
+    calls = cached.lingua_calls
+    again = [cached.detect(text, declared) for text, declared in CACHE_CASES]
+    assert first == again == [fresh.detect(text, declared) for text, declared in CACHE_CASES]
+    assert calls > 0
+    assert cached.lingua_calls == calls, "repeats are answered from the cache"
+    info = cached.cache_info()
+    assert info is not None
+    assert info.hits >= len([1 for text, _ in CACHE_CASES if len(detection_words(text)) >= 3])
+    assert fresh.cache_info() is None
+
+
+def test_the_cache_key_is_what_the_decision_uses() -> None:
+    languages = LanguageIdentifier()
+    text = "Hvad sker der med min pakke? Den er ikke kommet endnu."
+    languages.detect(f"{text} https://example.com/a @one #acme", "da")
+    languages.detect(f"{text.upper()} https://example.com/b @two", "da")  # the same words, casefolded
+    padded = text + " ok" * 100  # past DETECT_CHARS
+    languages.detect(f"{padded} one ending", "da")
+    languages.detect(f"{padded} and another", "da")
+    info = languages.cache_info()
+    assert info is not None
+    assert (info.hits, info.currsize) == (2, 2)
+    languages.detect(text, "en")  # another declaration can change the answer: its own entry
+    languages.detect(text, "en-GB")  # the same primary subtag: the same entry
+    info = languages.cache_info()
+    assert info is not None
+    assert (info.hits, info.currsize) == (3, 3)
+
+
+def test_the_cache_is_bounded() -> None:
+    languages = LanguageIdentifier(cache_size=2)
+    for text in (ENGLISH, GERMAN, DANISH):
+        languages.detect(text)
+    info = languages.cache_info()
+    assert info is not None
+    assert (info.currsize, info.maxsize) == (2, 2)
