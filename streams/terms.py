@@ -39,7 +39,15 @@ def stop_words() -> frozenset[str]:
     return frozenset(words)
 
 
+_PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?::[0-9]*)?(?:[/?#]|$)", re.IGNORECASE)
+"""The host of a URL without user info, IPv6 or odd characters: `urlsplit` costs ~8 us a URL,
+this a fraction of that, and it gives the same host (tests/test_spike_inputs.py)."""
+
+
 def domain_of(url: str) -> str | None:
+    plain = _PLAIN_HOST.match(url)
+    if plain is not None:
+        return plain.group(1).lower().removeprefix("www.")
     try:
         host = urlsplit(url).hostname
     except ValueError:

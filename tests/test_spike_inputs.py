@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
@@ -19,7 +20,7 @@ from streams.rumour_signals import (
     ENQUIRY_PATTERNS,
     rumour_signals,
 )
-from streams.terms import TermCounter, extract_terms
+from streams.terms import TermCounter, domain_of, extract_terms
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -97,6 +98,27 @@ def test_every_text_a_rumour_pattern_matches_contains_one_of_its_anchors(
         assert any(anchor in text for anchor in anchors), text
 
     check()
+
+
+def _urlsplit_domain(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.removeprefix("www.") if host else None
+
+
+URL_PARTS = st.sampled_from(
+    ["http", "HTTPS", "ftp", "https", " https", "", "://", "//", ":", "/", "?", "#", "@", "[", "]", "::1"]
+)
+HOST_PARTS = st.sampled_from(["www.", "WWW.", ".", "-", "Example", "com", "\t", "\n", "ø", "80", " "])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(URL_PARTS | HOST_PARTS, max_size=12).map("".join) | st.text(max_size=40))
+def test_the_fast_domain_of_a_url_is_the_one_urlsplit_gives(url: str) -> None:
+    assert domain_of(url) == _urlsplit_domain(url)
+    assert domain_of("https://" + url) == _urlsplit_domain("https://" + url)
 
 
 def test_terms_drop_stop_words_and_the_brand_and_keep_hashtags_domains_and_bigrams() -> None:
