@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no type stubs
+
 from streams.query_ast import normalise
 
 ENQUIRY_PATTERNS = (
@@ -94,8 +96,19 @@ proves it per pattern): Python's `re` tries each alternative at each word, ~15 u
 most posts contain no anchor and need no regex at all."""
 
 
-def _search(pattern: re.Pattern[str], anchors: tuple[str, ...], normal: str) -> bool:
-    return any(anchor in normal for anchor in anchors) and pattern.search(normal) is not None
+def _automaton(anchors: tuple[str, ...]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for anchor in anchors:
+        automaton.add_word(anchor, anchor)
+    automaton.make_automaton()
+    return automaton
+
+
+_ENQUIRY_ANCHORS, _CORRECTION_ANCHORS = _automaton(ENQUIRY_ANCHORS), _automaton(CORRECTION_ANCHORS)
+
+
+def _search(pattern: re.Pattern[str], anchors: ahocorasick.Automaton, normal: str) -> bool:
+    return any(True for _ in anchors.iter(normal)) and pattern.search(normal) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +120,6 @@ class RumourSignals:
 def rumour_signals(text: str) -> RumourSignals:
     normal = normalise(text)
     return RumourSignals(
-        enquiry=_search(_ENQUIRY, ENQUIRY_ANCHORS, normal),
-        correction=_search(_CORRECTION, CORRECTION_ANCHORS, normal),
+        enquiry=_search(_ENQUIRY, _ENQUIRY_ANCHORS, normal),
+        correction=_search(_CORRECTION, _CORRECTION_ANCHORS, normal),
     )
