@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from brandmon.partitioning import partition_of_key
 
+MAX_REMEMBERED_KEYS = 100_000
 Record = tuple[str, bytes | None, bytes]
 """(topic, key, value)."""
 
@@ -38,6 +39,7 @@ class OutputProducer:
         self._kwargs = kwargs
         self._producer: AIOKafkaProducer | None = None
         self._partitions: dict[str, int] = {}
+        self._placements: dict[tuple[str, bytes], tuple[str, int]] = {}
 
     @property
     def running(self) -> bool:
@@ -61,7 +63,7 @@ class OutputProducer:
         batches: dict[tuple[str, int], Any] = {}
         futures = []
         for topic, key, value in records:
-            place = (topic, default_partition(key, await self._partition_count(topic)))
+            place = await self._place(topic, key)
             batch = batches.get(place)
             if batch is None:
                 batch = batches[place] = producer.create_batch()
@@ -74,6 +76,18 @@ class OutputProducer:
         for (topic, partition), batch in batches.items():
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*futures)
+
+    async def _place(self, topic: str, key: bytes | None) -> tuple[str, int]:
+        """Where a record goes; remembered per key (brands), since murmur2 is Python code."""
+        if key is None:
+            return topic, default_partition(None, await self._partition_count(topic))
+        place = self._placements.get((topic, key))
+        if place is None:
+            if len(self._placements) >= MAX_REMEMBERED_KEYS:
+                self._placements.clear()
+            place = (topic, default_partition(key, await self._partition_count(topic)))
+            self._placements[(topic, key)] = place
+        return place
 
     async def _partition_count(self, topic: str) -> int:
         count = self._partitions.get(topic)
