@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -104,6 +105,8 @@ def _run_worker(settings: Settings, argv: list[str]) -> None:
     app = create_app(settings, config, bootstrap)
     if not settings.web_enabled and not any(arg.startswith("--with-web") for arg in argv):
         sys.argv.insert(sys.argv.index("worker") + 1, "--without-web")
+    gc.collect()
+    gc.freeze()  # start-up objects live as long as the worker: full collections skip them (~4%)
     app.main()
 
 
