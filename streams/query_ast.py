@@ -31,8 +31,8 @@ CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U000200
 _CJK_SPANS = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 
 
-def _word_class(low: int, high: int) -> str:
-    """Code points in [low, high) that continue a word, as a regex class body of ranges."""
+def _word_flags(low: int, high: int) -> bytearray:
+    """Per code point in [low, high): 1 if it continues a (non-CJK) word, else 0."""
     chars = "".join(map(chr, range(low, high)))
     word = bytearray(high - low)
     for run in re.finditer(r"\w+", chars):
@@ -45,18 +45,26 @@ def _word_class(low: int, high: int) -> str:
         a, b = max(a, low), min(b, high - 1)
         if a <= b:
             word[a - low : b - low + 1] = bytes(b - a + 1)
-    runs = re.finditer(rb"\x01+", bytes(word))
+    return word
+
+
+def _word_class(flags: bytes, low: int) -> str:
+    """The code points flagged in `flags` (the first is `low`), as a regex class body of ranges."""
+    runs = re.finditer(rb"\x01+", flags)
     return "".join(f"\\U{run.start() + low:08x}-\\U{run.end() - 1 + low:08x}" for run in runs)
 
 
-_BMP = _word_class(0, 0x10000)
-_ASTRAL = _word_class(0x10000, 0x20000)
+_ASTRAL_FLAGS = bytes(_word_flags(0x10000, 0x20000))
+_BMP = _word_class(bytes(_word_flags(0, 0x10000)), 0)
+_ASTRAL = _word_class(_ASTRAL_FLAGS, 0x10000)
 WORD_CHAR = f"[{_BMP}{_ASTRAL}]"
 """One character that continues a (non-CJK) word. `re` looks up a class of the Basic Multilingual
 Plane in a bitmap but scans a class beyond it range by range, 5 times slower, so `find_words` uses
 `WORD_BMP` unless an astral run (emoji, mostly) holds a word character."""
+WORD_CHAR_BMP = f"[{_BMP}]"
+"""`WORD_CHAR` within the BMP: the same in text that `word_pattern` gives `WORD_BMP`."""
 WORD = re.compile(rf"{WORD_CHAR}+|[{CJK}]")
-WORD_BMP = re.compile(rf"[{_BMP}]+|[{CJK}]")
+WORD_BMP = re.compile(rf"{WORD_CHAR_BMP}+|[{CJK}]")
 _ASTRAL_RUN = re.compile("[\U00010000-\U0010ffff]+")
 SIGIL_AFTER_NON_WORD = f"([#@])(?<![{_BMP}][#@])(?<![{_ASTRAL}][#@])"
 """A `#` or `@` that no word character precedes (`bob@acme.com` has no handle); literal first, fast."""
@@ -68,20 +76,32 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _word_pattern(text: str) -> re.Pattern[str]:
-    if text.isascii() or not any(WORD.search(run) for run in _ASTRAL_RUN.findall(text)):
+def word_pattern(text: str) -> re.Pattern[str]:
+    """`WORD`, or the faster `WORD_BMP` where it finds the same words in `text`."""
+    if text.isascii() or not _astral_word(text):
         return WORD_BMP
     return WORD
 
 
+def _astral_word(text: str) -> bool:
+    """Whether `WORD` would match a character beyond the BMP in `text`: a word character of the
+    supplementary plane or a CJK one. Looked up per character: `WORD` scans 300 ranges for each."""
+    for run in _ASTRAL_RUN.findall(text):
+        for char in run:
+            code = ord(char)
+            if _ASTRAL_FLAGS[code - 0x10000] if code < 0x20000 else code < 0x40000:
+                return True
+    return False
+
+
 def find_words(text: str) -> list[str]:
     """The words of already normalised `text`, as `WORD` finds them."""
-    return _word_pattern(text).findall(text)
+    return word_pattern(text).findall(text)
 
 
 def word_starts(text: str) -> list[int]:
     """Where each word of `find_words(text)` starts."""
-    return [word.start() for word in _word_pattern(text).finditer(text)]
+    return [word.start() for word in word_pattern(text).finditer(text)]
 
 
 def words_of(text: str) -> list[str]:

@@ -17,6 +17,10 @@ Segments end and start with a space, so two spaces separate them and no key span
 Links: a URL's host stays in the text (a link to acme.com mentions acme), its path, query and
 fragment do not (`https://acme.com/recall` is no mention of a recall; slugs and tracking
 parameters are not what the author wrote). `site:` matches the host of the post's own URL.
+
+ASCII text (most posts) takes a shorter path with the same result: NFKC leaves it unchanged,
+casefold is `lower`, a word is `[0-9a-z_]+` and a hashtag splits by one regex (tests check each
+against the general path, character class by character class).
 """
 
 from __future__ import annotations
@@ -27,20 +31,37 @@ import unicodedata
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from streams.query_ast import SIGIL_AFTER_NON_WORD, SIGIL_BODY, find_words, word_starts
+from streams.query_ast import CJK, SIGIL_AFTER_NON_WORD, SIGIL_BODY, WORD, WORD_CHAR_BMP, word_pattern
 
+_COUNT_SPACES_UP_TO = 1000
+"""In a word stream this short, counting the spaces before a key beats building word offsets."""
 _URL = re.compile(
     r"(?<![\w@.])(?:https?://(?:[^\s/?#@]*@)?(?P<host>[^\s/?#<>\"':]+)|(?P<www>www\.[^\s/?#<>\"':]+))"
     r"[^\s<>\"]*",
     re.IGNORECASE,
 )
 _SIGIL = re.compile(rf"{SIGIL_AFTER_NON_WORD}({SIGIL_BODY.pattern})")
+_SIGIL_BMP = re.compile(rf"([#@])(?<!{WORD_CHAR_BMP}[#@])({WORD_CHAR_BMP}+|[{CJK}]+)")
+"""`_SIGIL` in text where `word_pattern` is `WORD_BMP`: a class beyond the BMP costs a scan of its
+300 ranges at every character that ends a body."""
+_ASCII_WORDS = str.maketrans(
+    {chr(c): chr(c).lower() if chr(c).isalnum() or chr(c) == "_" else " " for c in range(128)}
+)
+"""ASCII text -> its words lowercased and separated by spaces: `WORD`'s only ASCII word
+characters are letters, digits and `_` (`str.split` then beats `findall`)."""
+_ASCII_SIGIL = re.compile(r"([#@])(?<![0-9A-Za-z_][#@])([0-9A-Za-z_]+)")
+"""`_SIGIL` on ASCII text."""
+_ASCII_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+"""`split_hashtag` on an ASCII body: an upper run before a capitalised word, a word, an upper run,
+digits; `_` only separates."""
 
 
 def split_hashtag(body: str) -> list[str]:
     """The parts of a hashtag body as written: `AcmeRecall2024` -> Acme, Recall, 2024;
     `ACMERecall` -> ACME, Recall; `iPhone` -> i, Phone; `acme_recall` -> acme, recall.
     Combining marks stay with their letter."""
+    if body.isascii():
+        return _ASCII_PARTS.findall(body)
     if body.isalpha() and (body.islower() or body.isupper() or body.istitle()):
         return [body]
     parts: list[str] = []
@@ -81,31 +102,56 @@ class PostText:
         -1: a #hashtag or @handle (it starts before its word); 1, 2, ...: a hashtag's split parts.
         Computed only for NEAR and for ordering several terms, so the offsets are built lazily."""
         if start < self.main_end:
+            if self.main_end <= _COUNT_SPACES_UP_TO:
+                return self.canonical.count(" ", 0, start), 0
             if self._ends is None:
                 self._ends = [i + n for i, n in enumerate(accumulate(map(len, self.words), initial=0))]
             return bisect.bisect_left(self._ends, start), 0
         if self._segment_words is None:
-            starts = word_starts(self.nfkc)
-            self._segment_words = [bisect.bisect_left(starts, at + 1) for at, _ in self.segment_sources]
+            self._segment_words = self._words_before_sigils()
         segment = bisect.bisect_right(self.segment_starts, start) - 1
         word = self._segment_words[segment]
         if not self.segment_sources[segment][1]:
             return word, -1
         return word, 1 + self.canonical.count(" ", self.segment_starts[segment] + 1, start + 1)
 
+    def _words_before_sigils(self) -> list[int]:
+        """Per segment, the index of the word after its `#` or `@`: how many words come before it.
+        Counted between consecutive sigils, which are no word characters, so no word is cut."""
+        pattern = word_pattern(self.nfkc)
+        counts: list[int] = []
+        words = before = 0
+        for at, _ in self.segment_sources:
+            if at != before:
+                words += len(pattern.findall(self.nfkc, before, at))
+                before = at
+            counts.append(words)
+        return counts
 
-def post_text(text: str) -> PostText:
-    nfkc = unicodedata.normalize("NFKC", text)
-    if "://" in nfkc or "ww." in nfkc or "WW." in nfkc:
-        nfkc = _URL.sub(_host_only, nfkc)
-    words = find_words(nfkc.casefold())
+
+def post_text(text: str, *, ascii_path: bool = True) -> PostText:
+    """`text` laid out for the automaton. `ascii_path=False` sends ASCII text down the general
+    path too, for the tests that check both give the same."""
+    if ascii_path and text.isascii():
+        nfkc = text
+        if "://" in nfkc or "ww." in nfkc or "WW." in nfkc:
+            nfkc = _URL.sub(_host_only, nfkc)
+        words = nfkc.translate(_ASCII_WORDS).split()
+        sigils = _ASCII_SIGIL
+    else:
+        nfkc = unicodedata.normalize("NFKC", text)
+        if "://" in nfkc or "ww." in nfkc or "WW." in nfkc:
+            nfkc = _URL.sub(_host_only, nfkc)
+        pattern = word_pattern(nfkc)  # the same for nfkc.casefold(): casefold keeps word characters
+        words = pattern.findall(nfkc.casefold())
+        sigils = _SIGIL if pattern is WORD else _SIGIL_BMP
     canonical = " " + " ".join(words) + " "
     post = PostText(canonical, words, len(canonical), nfkc)
     if "#" not in nfkc and "@" not in nfkc:
         return post
     segments = [canonical]
     size = len(canonical)
-    for found in _SIGIL.finditer(nfkc):
+    for found in sigils.finditer(nfkc):
         sigil, body = found.group(1), found.group(2)
         segments.append(f" {sigil}{body.casefold()} ")
         post.segment_starts.append(size)
