@@ -1,18 +1,33 @@
 """`QueryMatcher`: boolean brand queries over posts, one automaton for all of them; the alias
-compatibility of `query_from_aliases`; and agreement with the slow regex reference of the bench."""
+compatibility of `query_from_aliases`; agreement with the slow regex reference of the bench; and
+the fast paths (ASCII text, the text cache, OR-of-terms queries, a word and its #/@ form) against
+the matcher before them (`bench.query_reference.PreviousMatcher`) and the general paths."""
 
 from __future__ import annotations
 
+import itertools
 import random
+import re
+import string
 import time
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from bench.corpus import simulated
 from bench.query_matching import workload
-from bench.query_reference import RegexMatcher
+from bench.query_reference import PreviousMatcher, RegexMatcher, previous_post_text, previous_split_hashtag
+from brandmon.config import load_config
+from streams.query_ast import CJK, WORD, WORD_CHAR, word_pattern
 from streams.query_match import BrandQuery, PostFields, QueryMatcher, query_from_aliases
+from streams.query_oracle import split_host, url_host
 from streams.query_syntax import QuerySyntaxError
+from streams.query_text import post_text, split_hashtag
+from tests.test_hostile_input import TRICKY_CHARS, hostile_text
 
 EXAMPLE = '("acme" OR #acme OR @acmeinc OR "acme corp") AND NOT (roadrunner OR "wile e") AND lang:(en OR de)'
 
@@ -427,3 +442,214 @@ def test_same_matches_as_the_regex_reference_on_random_dense_queries() -> None:
         for _ in range(60):
             post = random_post(rng)
             assert fast.match(post) == slow.match(post), (post, queries)
+
+
+# --- the fast paths: the same results as the matcher before them ---------------------------------
+
+FAST_PATH_QUERIES = [
+    ("aliases", query_from_aliases(["acme", "#acme", "@acmeinc", "acme corp", "acme-corp"])),
+    ("handle", "acme OR @acme"),
+    ("near", "acme NEAR/2 recall*"),
+    ("ordered", "recall ONEAR/1 acme"),
+    ("not", 'acme AND NOT "acme corp"'),
+    ("split", '#acmerecall OR "acme recall" OR recall'),
+    ("cjk", "索尼 OR #索尼 OR 产品"),
+    ("fields", "(acme OR #acme) AND lang:(en OR de) AND NOT site:acme.com"),
+    ("who", "acme AND (source:rss OR author:@bob)"),
+    ("fold", "straße OR İstanbul OR \uff21\uff23\uff2d\uff25 OR café"),
+    ("digits", "#acme2024 OR acme* OR iphone"),
+    ("astral", "𐐨𐐩 OR \U0001d400cme"),
+]
+SPACE_FREE_TOKENS = """
+acme Acme ACME acme's recall Recalls corp #acme #Acme #ACME #AcmeRecall #ACMERecall #acmeRECALL
+#acme_recall #_acme #acme__ #acme2024 #2024acme #iPhone #AcmeFans @acme @AcmeInc @acme_inc
+bob@acme.com #@acme acme#acme @#acme # @ _ __ ! , . - 's
+"""
+FAST_PATH_TOKENS = [
+    *SPACE_FREE_TOKENS.split(),
+    "acme corp",
+    "acme-corp",
+    "acme\ncorp",
+    "https://acme.com/recall",
+    "http://user@Acme.com:8080/x?y#z",
+    "https://acme.com.",
+    "www.acme.com/recall",
+    "WWW.ACME.COM",
+    "wWw.acme.com/x",
+    "Ww.acme",
+    "索尼",
+    "#索尼",
+    "我喜欢索尼的产品",
+    "#索尼Acme",
+    "straße",
+    "STRASSE",
+    "ß",
+    "ẞ",
+    "İstanbul",
+    "istanbul",
+    "\u0131",
+    "\uff21\uff23\uff2d\uff25",
+    "#\uff21cme",
+    "a\u0301cme",
+    "acme\u0301",
+    "café",
+    "CAFE\u0301",
+    "#CafÉRecall",
+    "#ÆbleMost",
+    "🔥",
+    "❤️acme",
+    "😀#acme",
+    "𐐀𐐁",
+    "#𐐀𐐁",
+    "\U0001d400cme",
+    "ﬁ",
+    "\u00a0",
+    "\u200b",
+]
+fast_path_texts = st.one_of(
+    st.lists(st.sampled_from(FAST_PATH_TOKENS), max_size=12).flatmap(
+        lambda tokens: st.lists(
+            st.sampled_from([" ", "", ",", "\n", "#", "@", "/"]), min_size=len(tokens)
+        ).map(lambda glue: "".join(token + sep for token, sep in zip(tokens, glue, strict=False)))
+    ),
+    st.text(TRICKY_CHARS + "acmeACME recall#@_/.:", max_size=40),
+    hostile_text,
+)
+fast_path_posts = st.builds(
+    PostFields,
+    fast_path_texts,
+    lang=st.sampled_from([None, "en", "de-AT", "da"]),
+    source=st.sampled_from([None, "rss", "bluesky"]),
+    author=st.sampled_from([None, "@bob", "alice"]),
+    url=st.sampled_from(
+        [None, "https://acme.com/x", "https://shop.ACME.com./", "http://x@acme.com:1", "globex.com"]
+    ),
+)
+
+
+@cache
+def fast_path_matchers() -> tuple[PreviousMatcher, QueryMatcher, QueryMatcher]:
+    return (
+        PreviousMatcher(FAST_PATH_QUERIES),
+        QueryMatcher(FAST_PATH_QUERIES, cache_size=0),
+        QueryMatcher(FAST_PATH_QUERIES, cache_size=8),
+    )
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(fast_path_posts)
+@example(PostFields("#acme and acme, #AcmeRecall acme recall"))
+@example(PostFields("@acme acme @acme", lang="en"))
+@example(PostFields("#acme #acme acme #acme", lang="de"))
+@example(PostFields("#acmeRecall recall acme #acme"))
+def test_same_matches_as_before_the_fast_paths(post: PostFields) -> None:
+    previous, uncached, cached = fast_path_matchers()
+    expected = previous.match(post)
+    assert uncached.match(post) == expected
+    assert cached.match(post) == expected
+    assert cached.match(post) == expected  # from the cache when no query with fields is a candidate
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(fast_path_texts)
+@example("#AcmeRecall https://acme.com/x www.Acme.com @bob bob@acme.com #a_b #ACMERecall2024x")
+def test_post_text_is_what_it_was_and_the_ascii_path_is_the_general_one(text: str) -> None:
+    previous, fast, general = previous_post_text(text), post_text(text), post_text(text, ascii_path=False)
+    for laid_out in (fast, general):
+        assert (laid_out.canonical, laid_out.words, laid_out.main_end, laid_out.nfkc) == (
+            previous.canonical,
+            previous.words,
+            previous.main_end,
+            previous.nfkc,
+        )
+        assert (laid_out.segment_starts, laid_out.segment_sources) == (
+            previous.segment_starts,
+            previous.segment_sources,
+        )
+        starts = [
+            i
+            for i, char in enumerate(laid_out.canonical[:-1])
+            if char == " " and laid_out.canonical[i + 1] != " "
+        ]
+        assert [laid_out.position(start) for start in starts] == [
+            previous.position(start) for start in starts
+        ]
+
+
+def test_ascii_hashtag_split_is_the_general_one() -> None:
+    """Every body of up to 6 characters from lower, upper, digit and `_` (the classes the general
+    split tells apart), and longer samples."""
+    alphabet = "aAb1_B"
+    bodies = ["".join(chars) for n in range(1, 7) for chars in itertools.product(alphabet, repeat=n)]
+    bodies += ["ACMERecall2024", "iPhoneX", "acme__recall_", "AbCdEF9gH", "x" * 50]
+    assert [split_hashtag(body) for body in bodies] == [previous_split_hashtag(body) for body in bodies]
+
+
+def test_ascii_word_characters_are_letters_digits_and_underscore() -> None:
+    word = re.compile(WORD_CHAR)
+    assert (
+        "".join(chr(c) for c in range(128) if word.match(chr(c)))
+        == string.digits + string.ascii_uppercase + "_" + string.ascii_lowercase
+    )
+
+
+def test_casefold_keeps_word_characters_and_their_plane() -> None:
+    """`post_text` decides between `WORD` and `WORD_BMP` on the NFKC text and uses it on its
+    casefold: right only if casefold (per character) turns no character into one of another kind."""
+    word = re.compile(f"(?:{WORD_CHAR}|[{CJK}])+")
+    for code in range(0x110000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF or (folded := char.casefold()) == char:
+            continue
+        assert bool(word.fullmatch(char)) == bool(word.fullmatch(folded)), hex(code)
+        assert word_pattern(char) is word_pattern(folded), hex(code)
+
+
+def test_astral_word_lookup_is_the_regex() -> None:
+    codes = [*range(0x10000, 0x20000), *range(0x1FFF0, 0x20010), *range(0x3FFF0, 0x40010), 0xE0001, 0x10FFFF]
+    assert [word_pattern("é" + chr(code)) is WORD for code in codes] == [
+        WORD.search(chr(code)) is not None for code in codes
+    ]
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(
+    st.one_of(
+        st.builds(
+            "{}{}".format,
+            st.sampled_from(["https://", "http://", "HTTP://", "", "//", "https:/"]),
+            st.text("htps:/aA.-@[]?#\t\n 1é_%", max_size=14),
+        ),
+        st.text(max_size=20),
+    )
+)
+@example("https://acme.com\n/x")
+@example("https://ACME.com./x")
+def test_plain_url_host_is_urlsplits(url: str) -> None:
+    assert url_host(url) == split_host(url)
+
+
+def test_the_cache_returns_fresh_lists_and_stays_bounded() -> None:
+    matcher = QueryMatcher([("acme", "acme OR #acme"), ("de", "globex AND lang:de")], cache_size=2)
+    first = matcher.match(PostFields("#acme and acme"))
+    first["acme"].append("changed")
+    assert matcher.match(PostFields("#acme and acme")) == {"acme": ["#acme", "acme"]}
+    for text in ("acme 1", "acme 2", "acme 3"):
+        matcher.match(PostFields(text))
+    assert len(matcher._cache) == 2
+    # a query with fields is a candidate: evaluated for each post, never from the cache
+    assert matcher.match(PostFields("acme globex", lang="de")) == {"acme": ["acme"], "de": ["globex"]}
+    assert matcher.match(PostFields("acme globex", lang="en")) == {"acme": ["acme"]}
+    assert matcher.match(PostFields("acme " * 1000)) == {"acme": ["acme"]}
+    assert "acme " * 1000 not in matcher._cache
+
+
+def test_same_matches_as_before_on_the_simulated_corpus() -> None:
+    config = Path(__file__).resolve().parents[1] / "brandmon" / "demo.yaml"
+    queries = [(brand.id, brand.effective_query) for brand in load_config(config).brands]
+    previous, matcher = PreviousMatcher(queries), QueryMatcher(queries)
+    for mention in simulated(2000, config):
+        post = PostFields(
+            mention.text, mention.lang_declared, mention.source, mention.author.handle, mention.url
+        )
+        assert matcher.match(post) == previous.match(post), post
