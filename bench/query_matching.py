@@ -1,4 +1,5 @@
-"""Posts per second of `QueryMatcher` against the naive way: one regex per term, per query, per post.
+"""Posts per second of `QueryMatcher` against the naive way (one regex per term, per query, per
+post) and against the matcher before its fast paths; and the demo config on the simulated stream.
 
 Run: `python -m bench.query_matching` (10,000 queries, 200,000 posts; `--queries/--posts` scale down).
 
@@ -8,6 +9,13 @@ around names, CamelCase hashtags, handles, links, umlauts, æøå and CJK, three
 naive matcher (`bench.query_reference.RegexMatcher`, also the tests' reference) would take hours
 on the full set, so it runs for at most `--naive-budget` seconds (60) on a prefix of the posts and
 its rate is extrapolated (and says so). Both must find the same matches on that prefix.
+
+`bench.query_reference.PreviousMatcher` is `QueryMatcher` before the fast paths of issue 8 (ASCII
+text, the per-text cache, OR-of-terms queries, a word and its #/@ form); it runs on all posts, and
+on `--simulated` mentions of `bench.corpus.simulated` with the demo config's brand queries (what
+the stream worker matches), where `QueryMatcher` runs with and without its text cache (the
+simulator repeats texts the way reshares do; the generated posts never repeat). Times are CPU
+time (`time.process_time`); the simulated runs take the best of 3. All must match the same.
 """
 
 from __future__ import annotations
@@ -15,11 +23,16 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from bench.query_reference import RegexMatcher
+from bench.corpus import simulated
+from bench.query_reference import PreviousMatcher, RegexMatcher
+from brandmon.config import load_config
 from streams.query_match import PostFields, QueryMatcher
+
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "brandmon" / "demo.yaml"
 
 
 def _words(text: str) -> list[str]:
@@ -121,6 +134,45 @@ def workload(queries: int, count: int, seed: int = 7) -> tuple[list[tuple[str, s
     return generated, posts(count, pool, rng)
 
 
+def _timed(
+    match: Callable[[PostFields], dict[str, list[str]]], posts: list[PostFields]
+) -> tuple[float, list[dict[str, list[str]]]]:
+    """CPU seconds per post, and the matches."""
+    started = time.process_time()
+    found = [match(post) for post in posts]
+    return (time.process_time() - started) / len(posts), found
+
+
+def simulated_stream(count: int) -> None:
+    """The demo config's queries on `count` simulated mentions: previous matcher vs QueryMatcher."""
+    queries = [(brand.id, brand.effective_query) for brand in load_config(DEMO_CONFIG).brands]
+    posts = [
+        PostFields(m.text, m.lang_declared, m.source, m.author.handle or m.author.id, m.url)
+        for m in simulated(count, DEMO_CONFIG)
+    ]
+    mean = sum(len(post.text) for post in posts) / len(posts)
+    distinct = len({post.text for post in posts})
+    print(
+        f"\nDemo config ({len(queries)} brand queries) on {len(posts):,} simulated mentions"
+        f" (mean {mean:.0f} chars, {distinct:,} distinct texts), CPU per post, best of 3:"
+    )
+    variants: list[tuple[str, Callable[[], Callable[[PostFields], dict[str, list[str]]]]]] = [
+        ("previous matcher", lambda: PreviousMatcher(queries).match),
+        ("QueryMatcher, no cache", lambda: QueryMatcher(queries, cache_size=0).match),
+        ("QueryMatcher", lambda: QueryMatcher(queries).match),
+    ]
+    baseline, expected = 0.0, None
+    for name, make in variants:
+        runs = [_timed(make(), posts) for _ in range(3)]  # a fresh matcher (empty cache) per run
+        best, found = min(runs, key=lambda run: run[0])
+        if expected is None:
+            baseline, expected = best, found
+        same = "same matches" if found == expected else "DIFFERENT MATCHES"
+        print(f"  {name:24s} {best * 1e6:7.2f} us  ({baseline / best:4.1f}x, {same})")
+        if found != expected:
+            raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -128,29 +180,37 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=200_000)
     parser.add_argument("--naive-budget", type=float, default=60.0, help="seconds the naive loop may take")
+    parser.add_argument("--simulated", type=int, default=20_000, help="simulated mentions (0: skip)")
     args = parser.parse_args()
     queries, generated = workload(args.queries, args.posts)
     mean = sum(len(p.text) for p in generated) / len(generated)
     print(f"{len(queries):,} brand queries, {len(generated):,} posts (mean {mean:.0f} chars)")
-    started = time.perf_counter()
+    started = time.process_time()
     matcher = QueryMatcher(queries)
     print(
-        f"QueryMatcher built in {time.perf_counter() - started:.2f} s ({len(matcher.terms):,} distinct terms)"
+        f"QueryMatcher built in {time.process_time() - started:.2f} s ({len(matcher.terms):,} distinct terms)"
     )
-    started = time.perf_counter()
-    fast = [matcher.match(post) for post in generated]
-    fast_rate = len(generated) / (time.perf_counter() - started)
+    per_post, fast = _timed(matcher.match, generated)
     matched = sum(len(found) for found in fast)
-    print(f"QueryMatcher:      {fast_rate:12,.0f} posts/s  ({matched:,} brand matches)")
+    print(
+        f"QueryMatcher:      {1 / per_post:12,.0f} posts/s  {per_post * 1e6:6.1f} us/post"
+        f" ({matched:,} brand matches)"
+    )
+    previous_per_post, previous = _timed(PreviousMatcher(queries).match, generated)
+    print(
+        f"previous matcher:  {1 / previous_per_post:12,.0f} posts/s  {previous_per_post * 1e6:6.1f} us/post"
+        f" ({previous_per_post / per_post:.2f}x QueryMatcher's time, same matches:"
+        f" {'yes' if previous == fast else 'NO'})"
+    )
     naive = RegexMatcher(queries)
     naive_found: list[dict[str, list[str]]] = []
-    started = time.perf_counter()
+    started = time.process_time()
     for post in generated:
         naive_found.append(naive.match(post))
-        if time.perf_counter() - started > args.naive_budget:
+        if time.process_time() - started > args.naive_budget:
             break
     subset = len(naive_found)
-    naive_rate = subset / (time.perf_counter() - started)
+    naive_rate = subset / (time.process_time() - started)
     note = ""
     if subset < len(generated):
         note = (
@@ -158,13 +218,15 @@ def main() -> None:
             f" ~{len(generated) / naive_rate / 3600:,.1f} h)"
         )
     print(f"naive regex loop:  {naive_rate:12,.1f} posts/s{note}")
-    print(f"ratio:             {fast_rate / naive_rate:12,.0f}x")
+    print(f"ratio:             {1 / per_post / naive_rate:12,.0f}x")
     differing = [i for i in range(subset) if fast[i] != naive_found[i]]
     print(f"same matches on the {subset:,} posts both ran: {'yes' if not differing else 'NO'}")
     for i in differing[:5]:
         print(f"  {generated[i]}\n    QueryMatcher {fast[i]}\n    naive        {naive_found[i]}")
-    if differing:
+    if differing or previous != fast:
         raise SystemExit(1)
+    if args.simulated:
+        simulated_stream(args.simulated)
 
 
 if __name__ == "__main__":
