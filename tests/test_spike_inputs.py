@@ -13,16 +13,21 @@ from hypothesis import strategies as st
 
 from brandmon.schemas import Author, Engagement, Mention, ScoredMention, Sentiment
 from streams.buckets import KEPT_POSTS, BucketStats
+from streams.query_ast import normalise
 from streams.rumour_signals import (
-    CORRECTION_ANCHORS,
     CORRECTION_PATTERNS,
-    ENQUIRY_ANCHORS,
+    CORRECTION_RULES,
     ENQUIRY_PATTERNS,
+    ENQUIRY_RULES,
+    Rule,
+    _Search,
     rumour_signals,
+    signals_of_normal,
 )
 from streams.terms import TermCounter, domain_of, extract_terms
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+RUMOUR_RULES = ENQUIRY_RULES + CORRECTION_RULES
 
 
 def scored(
@@ -81,23 +86,53 @@ def test_rumour_signals_in_three_languages(text: str, enquiry: bool, correction:
     assert (signals.enquiry, signals.correction) == (enquiry, correction)
 
 
-@pytest.mark.parametrize(
-    ("pattern", "anchors"),
-    [(p, ENQUIRY_ANCHORS) for p in ENQUIRY_PATTERNS] + [(p, CORRECTION_ANCHORS) for p in CORRECTION_PATTERNS],
-)
-def test_every_text_a_rumour_pattern_matches_contains_one_of_its_anchors(
-    pattern: str, anchors: tuple[str, ...]
-) -> None:
-    """The anchors let posts skip the regexes; a pattern none of them covers would lose signals."""
-    compiled = re.compile(rf"\b(?:{pattern})")
+@pytest.mark.parametrize("rule", RUMOUR_RULES, ids=lambda rule: rule.pattern)
+def test_every_text_a_rumour_pattern_matches_contains_one_of_its_anchors(rule: Rule) -> None:
+    """The anchors let posts skip the patterns; a pattern none of its anchors covers would lose
+    signals. A `leading` pattern is only tried where one of its anchors begins."""
+    compiled = re.compile(rf"\b(?:{rule.pattern})")
 
     @settings(max_examples=60, deadline=None)
     @given(st.from_regex(compiled))
     def check(text: str) -> None:
         assert compiled.search(text)
-        assert any(anchor in text for anchor in anchors), text
+        assert any(anchor in text for anchor in rule.anchors), text
+        if rule.leading:
+            for start in range(len(text)):
+                if compiled.match(text, start):
+                    assert text.startswith(rule.anchors, start), text
 
     check()
+
+
+def _combined(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(rf"\b(?:{p})" for p in patterns))
+
+
+RUMOUR_PIECES = st.one_of(
+    *(st.from_regex(rule.pattern.replace("\\b", ""), fullmatch=True) for rule in RUMOUR_RULES),
+    st.sampled_from([a for rule in RUMOUR_RULES for a in rule.anchors]),
+    st.from_regex(r"[a-zæøåü '?.\s-]{0,6}", fullmatch=True),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(RUMOUR_PIECES, max_size=14))
+def test_rumour_signals_searched_near_anchors_equal_the_whole_patterns(pieces: list[str]) -> None:
+    """Searching each pattern only near its anchors finds what searching all of them finds."""
+    normal = normalise("".join(pieces))
+    enquiry, correction = _combined(ENQUIRY_PATTERNS), _combined(CORRECTION_PATTERNS)
+    signals = signals_of_normal(normal)
+    assert signals.enquiry == (enquiry.search(normal) is not None)
+    assert signals.correction == (correction.search(normal) is not None)
+
+
+def test_a_match_resting_on_the_end_of_the_window_searched_near_an_anchor_is_checked() -> None:
+    search = _Search(0, Rule(r"(a|b)\b", ("a", "b")))
+    assert search.width == 1
+    assert not search.near("abz", 0, 1), "`b` is followed by `z`, not by a word boundary"
+    assert search.near("a bz", 0, 1)
+    assert search.near("a/b", 0, 1)
 
 
 def _urlsplit_domain(url: str) -> str | None:
