@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from prometheus_client import CollectorRegistry
 
 from brandmon.commands import schemas as schemas_command
 from brandmon.config import BrandConfig
-from brandmon.schemas import DLQ_TOPIC, RAW_TOPIC, SCORED_TOPIC, TOPIC_MODELS, schema_filename
+from brandmon.schemas import (
+    DLQ_TOPIC,
+    MAX_COUNT,
+    RAW_TOPIC,
+    SCORED_TOPIC,
+    TOPIC_MODELS,
+    Author,
+    DeadLetter,
+    DeadLetterOrigin,
+    Engagement,
+    Mention,
+    ScoredMention,
+    Sentiment,
+    dumps,
+    schema_filename,
+)
 from streams.metrics import StreamMetrics
 from streams.processor import MentionProcessor, RawMessage
 from streams.scoring import MentionScorer
@@ -147,3 +165,44 @@ def test_raw_batch_validates_against_the_schema_file() -> None:
 )
 def test_schema_files_reject_invalid_documents(topic: str, document: dict[str, Any]) -> None:
     assert errors(topic, document) != []
+
+
+INDIA = timezone(timedelta(hours=5, minutes=30))
+SAFE_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
+"""Lone surrogates cannot reach a model: JSON decoding and the connectors refuse them."""
+TIMES = st.datetimes(
+    min_value=datetime(1971, 1, 1),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from([UTC, INDIA]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=SAFE_TEXT,
+    handle=st.none() | SAFE_TEXT,
+    likes=st.none() | st.integers(0, MAX_COUNT),
+    created=TIMES,
+    compound=st.floats(-1, 1),
+    terms=st.lists(SAFE_TEXT, max_size=3),
+)
+def test_dumps_writes_the_bytes_orjson_wrote_from_the_model_dump(
+    text: str, handle: str | None, likes: int | None, created: datetime, compound: float, terms: list[str]
+) -> None:
+    """Downstream consumers saw orjson's bytes before `dumps` used pydantic's serialiser."""
+    mention = Mention(
+        id="bluesky:1", source="bluesky", text=text, author=Author(handle=handle),
+        engagement=Engagement(likes=likes), created_at=created, fetched_at=created,
+    )  # fmt: skip
+    sentiment = Sentiment(
+        compound=compound, pos=0.0, neu=1.0, neg=0.0, label="neutral", model="m", model_version="1"
+    )
+    record = ScoredMention(
+        mention=mention, brand="acme", matched_terms=terms, lang="en", sentiment=sentiment, scored_at=created
+    )
+    letter = DeadLetter(
+        reason="invalid_json", detail=text, origin=DeadLetterOrigin(topic="t", partition=0, offset=1),
+        original="", original_bytes=0, dead_lettered_at=created,
+    )  # fmt: skip
+    for model in (record, letter):
+        assert dumps(model) == orjson.dumps(model.model_dump(mode="python"), option=orjson.OPT_UTC_Z)
