@@ -12,8 +12,8 @@
   "brandmon-lexicon-da";
 - any other language: `None`.
 
-English results are kept in a bounded LRU cache by text (reshares and duplicates are common in
-social streams): texts up to `CACHED_TEXT_CHARS`, at most `CACHE_TEXTS` of them. A text without any
+Results are kept in a bounded LRU cache by language and text (reshares and duplicates are common
+in social streams): texts up to `CACHED_TEXT_CHARS`, at most `CACHE_TEXTS` of them. A text without any
 sentiment word is neutral without rule work and gets one shared `Sentiment` (it is immutable);
 `streams.vader_exact.SCORES_NEUTRAL` shows why that is VADER's result too.
 
@@ -42,7 +42,7 @@ POSITIVE_THRESHOLD = 0.05
 """VADER's authors' recommended cut-off for the compound score; used for every language."""
 SCORED_LANGUAGES = ("en", "de", "da")
 CACHE_TEXTS, CACHED_TEXT_CHARS = 10_000, 512
-"""English texts remembered (least recently used first out) and the longest text remembered: at most
+"""Texts remembered (least recently used first out) and the longest text remembered: at most
 about 6 MB of ASCII text (20 MB of 4-byte characters), typically 1-2 MB for social posts."""
 
 
@@ -62,9 +62,9 @@ class SentimentScorer:
     def __init__(self, *, german_plugin_lexicon: Path | None = None, cache_texts: int = CACHE_TEXTS) -> None:
         """`german_plugin_lexicon`: a GerVADER lexicon file merged into the German one (never by
         default; licence and accuracy caveats in `streams.sentiment_de`). `cache_texts`: size of
-        the English cache (0: none)."""
+        the cache (0: none)."""
         self._vader = ExactVader()
-        self._cache: OrderedDict[str, Sentiment] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], Sentiment] = OrderedDict()
         """An LRU in C (cachetools' `LRUCache` spends about 2.5 us in Python per insertion, about what a
         repeat saves when most posts are new)."""
         self._cache_texts = cache_texts
@@ -74,27 +74,25 @@ class SentimentScorer:
 
     def score(self, text: str, lang: str) -> Sentiment | None:
         """`text` scored for `lang` (ISO 639-1), or `None` if brandmon has no scorer for it."""
-        if lang == "en":
-            return self._score_english(text)
-        scorer = self._lexicon_scorers.get(lang)
-        if scorer is None:
-            if lang not in SCORED_LANGUAGES:
-                return None
-            scorer = self._lexicon_scorers[lang] = _build(lang, self._german_plugin)
-        return scorer.score(text)
-
-    def _score_english(self, text: str) -> Sentiment:
-        cache = self._cache
-        cached = cache.get(text)
+        if lang not in SCORED_LANGUAGES:
+            return None
+        cache, key = self._cache, (lang, text)
+        cached = cache.get(key)
         if cached is not None:
-            cache.move_to_end(text)
+            cache.move_to_end(key)
             return cached
-        sentiment = self._english_sentiment(text)
+        sentiment = self._english_sentiment(text) if lang == "en" else self._lexicon_scorer(lang).score(text)
         if self._cache_texts and len(text) <= CACHED_TEXT_CHARS:
-            cache[text] = sentiment
+            cache[key] = sentiment
             if len(cache) > self._cache_texts:
                 cache.popitem(last=False)
         return sentiment
+
+    def _lexicon_scorer(self, lang: str) -> _LexiconScorer:
+        scorer = self._lexicon_scorers.get(lang)
+        if scorer is None:
+            scorer = self._lexicon_scorers[lang] = _build(lang, self._german_plugin)
+        return scorer
 
     def _english_sentiment(self, text: str) -> Sentiment:
         scores = self._vader.scores(text)

@@ -141,20 +141,31 @@ def test_english_keeps_vaders_minus_zero() -> None:
                 assert f'"compound":{compound},' in got.model_dump_json()
 
 
-def test_english_cache_is_bounded_and_skips_long_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_is_bounded_per_language_and_skips_long_texts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("streams.sentiment.CACHED_TEXT_CHARS", 40)
     scorer = SentimentScorer(cache_texts=3)
     texts = [f"post {i} is great" for i in range(5)]
     first = [scorer.score(text, "en") for text in texts]
-    assert list(scorer._cache) == texts[2:]
+    assert list(scorer._cache) == [("en", t) for t in texts[2:]]
     assert scorer.score(texts[2], "en") is first[2]  # a hit moves it to the end
-    assert list(scorer._cache) == [texts[3], texts[4], texts[2]]
+    assert list(scorer._cache) == [("en", texts[3]), ("en", texts[4]), ("en", texts[2])]
     scorer.score("a long post, " * 10 + "great", "en")
     assert len(scorer._cache) == 3
-    assert "a long post" not in "".join(scorer._cache)
+    assert all("a long post" not in text for _, text in scorer._cache)
     uncached = SentimentScorer(cache_texts=0)
     uncached.score("great", "en")
     assert not uncached._cache
+
+
+def test_a_cached_text_keeps_its_score_in_each_language() -> None:
+    """`gift` is poison in German and a present (or married) in Danish and English."""
+    scorer, uncached = SentimentScorer(), SentimentScorer(cache_texts=0)
+    text = "Das ist gift, super"
+    for _ in range(2):
+        scores = {lang: scorer.score(text, lang) for lang in ("en", "de", "da", "fr")}
+        assert scores == {lang: uncached.score(text, lang) for lang in ("en", "de", "da", "fr")}
+    assert scores["fr"] is None
+    assert len({s.model for s in scores.values() if s is not None}) == 3
 
 
 def test_equal_scores_share_one_sentiment(scorer: SentimentScorer) -> None:
