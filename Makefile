@@ -40,6 +40,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.worker_throughput
 	$(BIN)/python -m bench.query_matching
 	$(BIN)/python -m bench.sentiment_accuracy
+	$(BIN)/python -m bench.language_accuracy
 	$(BIN)/python -m bench.sentiment_speed
 	$(BIN)/python -m bench.nab_score
 
