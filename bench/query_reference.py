@@ -7,10 +7,19 @@ words, hashtags, their CamelCase parts, links and positions it finds its own way
 over the normalised text, with word boundaries checked per character, and brute force for NEAR.
 Its CamelCase split knows ASCII, ÆØÅ and ÄÖÜ, which the generated posts stay within.
 
-`PreviousMatcher` is `QueryMatcher` as it was before issue 8's fast paths (no ASCII path, no
-cache, every candidate through `evaluate`, positions for every several-term report): the
+`PreviousMatcher` is `QueryMatcher` as it was before issue 8's fast paths (commit 3479d2e): the
 baseline `bench/query_matching.py` times them against, and what the tests check they change no
-result of, on any text (the regex reference only knows the generated posts' scripts).
+result of, on any text (the regex reference only knows the generated posts' scripts). Frozen here
+is only the per-post path those fast paths replaced: `previous_post_text` (no ASCII path: NFKC,
+casefold and the word regex for every text, the sigil regex with the classes beyond the BMP, the
+general hashtag split for every body), `PreviousText.position` (word offsets even in short texts,
+a segment's word from every word start), `_PreviousOracle.field` (values normalised at every
+question, the host by `urlsplit`) and `in_order` (positions for every several-term report, every
+uncovered hit listed), and `PreviousMatcher.match` (no text cache, every candidate query through
+`evaluate`). The rest is the streams code itself, which the fast paths left as it was:
+`QueryMatcher`'s construction and choice of candidate queries, `PostText` and `post_text`'s
+link stripping, segments and (with `ascii_path=False`) hashtag split (`query_text`), and
+`PostOracle`'s term, hit and NEAR answers with `gap`, `covers` and the field tests (`query_oracle`).
 """
 
 from __future__ import annotations
@@ -19,14 +28,9 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Iterable
-from itertools import accumulate
-from urllib.parse import urlsplit
-
-import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no type stubs
 
 from streams.query_ast import (
     CJK,
-    SIGIL_AFTER_NON_WORD,
     SIGIL_BODY,
     WORD,
     WORD_CHAR,
@@ -36,13 +40,12 @@ from streams.query_ast import (
     all_terms,
     evaluate,
     find_words,
-    normalise,
-    positive_terms,
     word_starts,
 )
-from streams.query_match import PostFields, term_key, triggers
-from streams.query_oracle import url_host
+from streams.query_match import PostFields, QueryMatcher
+from streams.query_oracle import Hit, PostOracle, covers, field_holds, split_host, url_host
 from streams.query_syntax import parse_query
+from streams.query_text import PostText, add_segments, without_link_paths
 
 _URL = re.compile(r"(?i)https?://([^\s/?#:]+)\S*|(www\.[^\s/?#:]+)\S*")
 _HASHTAG = re.compile(rf"(?<!{WORD_CHAR})#({SIGIL_BODY.pattern})")
@@ -203,152 +206,54 @@ def _longest_in_order(terms: list[Term], oracle: _RegexPost) -> list[str]:
 
 
 # --- the matcher before issue 8's fast paths -----------------------------------------------------
-# `QueryMatcher.match` as it was (commit 3479d2e), kept for `bench/query_matching.py` to time the
-# fast paths against in the same run, and for the tests to check they changed no result: every
-# post's text is normalised, scanned by the automaton and given its own oracle; every candidate
-# query goes through `evaluate`; nothing is cached.
-
-_PREV_URL = re.compile(
-    r"(?<![\w@.])(?:https?://(?:[^\s/?#@]*@)?(?P<host>[^\s/?#<>\"':]+)|(?P<www>www\.[^\s/?#<>\"':]+))"
-    r"[^\s<>\"]*",
-    re.IGNORECASE,
-)
-_PREV_SIGIL = re.compile(rf"{SIGIL_AFTER_NON_WORD}({SIGIL_BODY.pattern})")
+# `QueryMatcher.match` as it was (commit 3479d2e), for `bench/query_matching.py` to time the fast
+# paths against in the same run and for the tests to check they changed no result: every post's
+# text goes down the general path, is scanned by the automaton and gets its own oracle; every
+# candidate query goes through `evaluate`; nothing is cached. Only what the fast paths changed is
+# kept here; what they left as it was is the streams code itself (see the module docstring).
 
 
-def previous_split_hashtag(body: str) -> list[str]:
-    if body.isalpha() and (body.islower() or body.isupper() or body.istitle()):
-        return [body]
-    parts: list[str] = []
-    start, before = 0, ""
-    for i, char in enumerate(body):
-        if unicodedata.category(char) in ("Mn", "Mc"):
-            continue
-        upper_run_ends = before.isupper() and i + 1 < len(body) and body[i + 1].islower()
-        case_change = char.isupper() and (before.islower() or upper_run_ends)
-        if char == "_" or before == "_" or (before and (char.isdigit() != before.isdigit() or case_change)):
-            parts.append(body[start:i])
-            start = i
-        before = char
-    parts.append(body[start:])
-    return [part for part in parts if part.strip("_")]
+class PreviousText(PostText):
+    """`PostText` as it was: word offsets for every position in the word stream (no counting of the
+    spaces before it in a short text), the word of each #/@ segment from where every word starts."""
 
-
-class PreviousText:
-    def __init__(self, canonical: str, words: list[str], nfkc: str) -> None:
-        self.canonical, self.words, self.main_end, self.nfkc = canonical, words, len(canonical), nfkc
-        self.segment_starts: list[int] = []
-        self.segment_sources: list[tuple[int, bool]] = []
-        self._ends: list[int] | None = None
-        self._segment_words: list[int] | None = None
+    __slots__ = ()
 
     def position(self, start: int) -> tuple[int, int]:
         if start < self.main_end:
-            if self._ends is None:
-                self._ends = [i + n for i, n in enumerate(accumulate(map(len, self.words), initial=0))]
-            return bisect.bisect_left(self._ends, start), 0
-        if self._segment_words is None:
-            starts = word_starts(self.nfkc)
-            self._segment_words = [bisect.bisect_left(starts, at + 1) for at, _ in self.segment_sources]
-        segment = bisect.bisect_right(self.segment_starts, start) - 1
-        word = self._segment_words[segment]
-        if not self.segment_sources[segment][1]:
-            return word, -1
-        return word, 1 + self.canonical.count(" ", self.segment_starts[segment] + 1, start + 1)
+            return self._word_at(start), 0
+        return super().position(start)
+
+    def _words_before_sigils(self) -> list[int]:
+        starts = word_starts(self.nfkc)
+        return [bisect.bisect_left(starts, at + 1) for at, _ in self.segment_sources]
 
 
 def previous_post_text(text: str) -> PreviousText:
-    nfkc = unicodedata.normalize("NFKC", text)
-    if "://" in nfkc or "ww." in nfkc or "WW." in nfkc:
-        nfkc = _PREV_URL.sub(lambda url: " " + (url.group("host") or url.group("www")) + " ", nfkc)
+    """`post_text` as it was: no ASCII path (NFKC, casefold and the word regex for every text), the
+    sigil regex with the classes beyond the BMP for every text, the general split of every hashtag."""
+    nfkc = without_link_paths(unicodedata.normalize("NFKC", text))
     words = find_words(nfkc.casefold())
     canonical = " " + " ".join(words) + " "
-    post = PreviousText(canonical, words, nfkc)
-    if "#" not in nfkc and "@" not in nfkc:
-        return post
-    segments = [canonical]
-    size = len(canonical)
-    for found in _PREV_SIGIL.finditer(nfkc):
-        sigil, body = found.group(1), found.group(2)
-        segments.append(f" {sigil}{body.casefold()} ")
-        post.segment_starts.append(size)
-        post.segment_sources.append((found.start(), False))
-        size += len(segments[-1])
-        if sigil == "#" and len(parts := previous_split_hashtag(body)) > 1:
-            segments.append(" " + " ".join(parts).casefold() + " ")
-            post.segment_starts.append(size)
-            post.segment_sources.append((found.start(), True))
-            size += len(segments[-1])
-    post.canonical = "".join(segments)
+    post = PreviousText(canonical, words, len(canonical), nfkc)
+    add_segments(post, ascii_path=False)
     return post
 
 
-Hit = tuple[int, int, int, int]
+class _PreviousOracle(PostOracle):
+    """`PostOracle` as it was: a field's value normalised again at every question (the host by
+    `urlsplit`, once per post), and `in_order` positions every term it is given and lists every
+    hit no other term's hit covers before taking the first."""
 
-
-class _PreviousOracle:
-    def __init__(
-        self,
-        node_ids: dict[int, int],
-        key_lengths: list[int],
-        text: PreviousText,
-        hits: list[tuple[int, int]],
-        post: PostFields,
-    ) -> None:
-        self._node_ids, self._key_lengths, self._text, self._hits = node_ids, key_lengths, text, hits
-        self.present = {term_id for _, term_id in hits}
-        self._post = post
-        self._host: str | None = None
-        self._ends: dict[int, list[int]] = {}
-        self._positions: dict[int, list[Hit]] = {}
-
-    def term(self, term: Term) -> bool:
-        return self._node_ids[id(term)] in self.present
-
-    def _ends_of(self, term_id: int) -> list[int]:
-        if (ends := self._ends.get(term_id)) is None:
-            ends = self._ends[term_id] = [end for end, found in self._hits if found == term_id]
-        return ends
+    __slots__ = ()
 
     def field(self, field: Field) -> bool:
-        post = self._post
-        if field.name == "lang":
-            lang = normalise(post.lang or "").replace("_", "-")
-            return any(lang == value or lang.startswith(value + "-") for value in field.values)
-        if field.name == "source":
-            return normalise(post.source or "") in field.values
-        if field.name == "author":
-            return normalise(post.author or "").lstrip("@") in field.values
-        if self._host is None:
-            self._host = _previous_url_host(post.url or "")
-        return any(self._host == value or self._host.endswith("." + value) for value in field.values)
-
-    def hits(self, term: Term) -> list[Hit]:
-        term_id = self._node_ids[id(term)]
-        if (known := self._positions.get(term_id)) is not None:
-            return known
-        found: list[Hit] = []
-        for end in self._ends_of(term_id):
-            word, part = self._text.position(end - self._key_lengths[term_id] + 1)
-            if part:
-                found.append((word, word, part, part + len(term.words) - 1 if part > 0 else -1))
-            else:
-                found.append((word, word + len(term.words) - 1, 0, 0))
-        found.sort()
-        self._positions[term_id] = found
-        return found
-
-    def near(self, first: Term, second: Term, distance: int, ordered: bool) -> bool:
-        others = self.hits(second)
-        starts = [hit[0] for hit in others]
-        reach = distance + len(second.words)
-        for a in self.hits(first):
-            low, high = bisect.bisect_left(starts, a[0] - reach), bisect.bisect_right(starts, a[1] + reach)
-            for b in others[low:high]:
-                gap = _previous_gap(a, b)
-                if gap is not None and gap[0] <= distance and (gap[1] or not ordered):
-                    return True
-        return False
+        name = field.name
+        if name != "site":
+            return field_holds(field, self._field_value(name))
+        if (host := self._fields.get(name)) is None:
+            host = self._fields[name] = split_host(self._post.url or "")
+        return field_holds(field, host)
 
     def in_order(self, terms: list[Term]) -> list[str]:
         unique = list(dict.fromkeys(terms))
@@ -365,76 +270,22 @@ class _PreviousOracle:
 
 
 def _previous_uncovered(hits: list[Hit], others: list[Hit], longest: int) -> list[tuple[int, int]]:
+    """(word, part) where each of `hits` not inside one of `others` (sorted) starts."""
     starts = [other[0] for other in others]
     found = []
     for hit in hits:
         around = others[bisect.bisect_left(starts, hit[0] - longest) : bisect.bisect_right(starts, hit[0])]
-        if not any(_previous_covers(other, hit) for other in around):
+        if not any(covers(other, hit) for other in around):
             found.append((hit[0], hit[2]))
     return found
 
 
-def _previous_gap(a: Hit, b: Hit) -> tuple[int, bool] | None:
-    if a[1] < b[0]:
-        return b[0] - a[1] - 1, True
-    if b[1] < a[0]:
-        return a[0] - b[1] - 1, False
-    if a[2] > 0 and b[2] > 0 and a[0] == b[0]:
-        if a[3] < b[2]:
-            return b[2] - a[3] - 1, True
-        if b[3] < a[2]:
-            return a[2] - b[3] - 1, False
-    return None
-
-
-def _previous_covers(a: Hit, b: Hit) -> bool:
-    if b[2] > 0:
-        if a[2] <= 0:
-            return a[0] <= b[0] <= a[1]
-        return a[0] == b[0] and a[2] <= b[2] and b[3] <= a[3] and a[3] - a[2] > b[3] - b[2]
-    if a[2] > 0 or not a[0] <= b[0] <= b[1] <= a[1]:
-        return False
-    return a[1] - a[0] > b[1] - b[0] or a[2] < b[2]
-
-
-def _previous_url_host(url: str) -> str:
-    try:
-        host = urlsplit(url if "//" in url else "//" + url).hostname or ""
-    except ValueError:
-        return ""
-    return normalise(host).rstrip(".")
-
-
-class PreviousMatcher:
-    """`QueryMatcher` before the fast paths: same construction, the old per-post path."""
+class PreviousMatcher(QueryMatcher):
+    """`QueryMatcher` before the fast paths: its construction (which they did not change), the old
+    per-post path."""
 
     def __init__(self, queries: Iterable[tuple[str, str]]) -> None:
-        self.queries: list[tuple[str, Node]] = [(brand, parse_query(query)) for brand, query in queries]
-        brand_ids = [brand for brand, _ in self.queries]
-        if len(set(brand_ids)) < len(brand_ids):
-            raise ValueError("a brand has two queries")
-        self.term_ids: dict[Term, int] = {}
-        self.terms: list[Term] = []
-        weight: dict[Term, int] = {}
-        for _, root in self.queries:
-            for term in all_terms(root):
-                if term not in self.term_ids:
-                    self.term_ids[term] = len(self.terms)
-                    self.terms.append(term)
-            for term in set(positive_terms(root)):
-                weight[term] = weight.get(term, 0) + 1
-        self.key_lengths = [len(term_key(term)) for term in self.terms]
-        self.node_ids = {id(t): self.term_ids[t] for _, root in self.queries for t in all_terms(root)}
-        self._triggered_by: dict[int, list[int]] = {}
-        for index, (_, root) in enumerate(self.queries):
-            for term_id in sorted({self.term_ids[t] for t in triggers(root, weight)}):
-                self._triggered_by.setdefault(term_id, []).append(index)
-        self._automaton: ahocorasick.Automaton | None = None
-        if self.terms:
-            self._automaton = ahocorasick.Automaton()
-            for term_id, term in enumerate(self.terms):
-                self._automaton.add_word(term_key(term), term_id)
-            self._automaton.make_automaton()
+        super().__init__(queries, cache_size=0)
 
     def match(self, post: PostFields) -> dict[str, list[str]]:
         if self._automaton is None:
@@ -442,13 +293,9 @@ class PreviousMatcher:
         text = previous_post_text(post.text)
         hits = list(self._automaton.iter(text.canonical))
         oracle = _PreviousOracle(self.node_ids, self.key_lengths, text, hits, post)
-        candidates: set[int] = set()
-        for term_id in oracle.present:
-            if (triggered := self._triggered_by.get(term_id)) is not None:
-                candidates.update(triggered)
         found: dict[str, list[str]] = {}
-        for index in sorted(candidates):
-            brand, root = self.queries[index]
-            if terms := evaluate(root, oracle):
-                found[brand] = oracle.in_order(terms)
+        for index in self._candidates(oracle.present):
+            query = self._queries[index]
+            if terms := evaluate(query.root, oracle):
+                found[query.brand_id] = oracle.in_order(terms)
         return found

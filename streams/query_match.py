@@ -231,14 +231,10 @@ class QueryMatcher:
         normalised = post_text(post.text)
         hits = list(self._automaton.iter(normalised.canonical))
         present = {term_id for _, term_id in hits}
-        candidates: set[int] = set()
-        for term_id in present:
-            if (triggered := self._triggered_by.get(term_id)) is not None:
-                candidates.update(triggered)
         found: list[tuple[str, tuple[str, ...]]] = []
         text_only = True
         oracle: PostOracle | None = None
-        for index in sorted(candidates):
+        for index in self._candidates(present):
             query = self._queries[index]
             terms: list[Term] | None = None
             if query.any_of is not None:
@@ -255,3 +251,11 @@ class QueryMatcher:
             if terms:
                 found.append((query.brand_id, tuple(oracle.in_order(terms))))
         return found, text_only
+
+    def _candidates(self, present: set[int]) -> list[int]:
+        """The indexes of the queries that the terms `present` (term ids) trigger, in query order."""
+        candidates: set[int] = set()
+        for term_id in present:
+            if (triggered := self._triggered_by.get(term_id)) is not None:
+                candidates.update(triggered)
+        return sorted(candidates)

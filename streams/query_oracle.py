@@ -74,11 +74,7 @@ class PostOracle:
         name = field.name
         if (value := self._fields.get(name)) is None:
             value = self._fields[name] = self._field_value(name)
-        if name == "lang":
-            return any(value == wanted or value.startswith(wanted + "-") for wanted in field.values)
-        if name == "site":
-            return any(value == wanted or value.endswith("." + wanted) for wanted in field.values)
-        return value in field.values
+        return field_holds(field, value)
 
     def _field_value(self, name: str) -> str:
         """The post's value of field `name` as queries spell it (normalised once per post)."""
@@ -118,7 +114,7 @@ class PostOracle:
         for a in self.hits(first):
             low, high = bisect.bisect_left(starts, a[0] - reach), bisect.bisect_right(starts, a[1] + reach)
             for b in others[low:high]:
-                if (gap := _gap(a, b)) is not None and gap[0] <= distance and (gap[1] or not ordered):
+                if (apart := gap(a, b)) is not None and apart[0] <= distance and (apart[1] or not ordered):
                     return True
         return False
 
@@ -177,7 +173,7 @@ def _first_uncovered(hits: list[Hit], others: list[Hit], longest: int) -> tuple[
         for other in others[
             bisect.bisect_left(starts, hit[0] - longest) : bisect.bisect_right(starts, hit[0])
         ]:
-            if _covers(other, hit):
+            if covers(other, hit):
                 break
         else:
             if earliest is None or (hit[0], hit[2]) < earliest:
@@ -185,7 +181,17 @@ def _first_uncovered(hits: list[Hit], others: list[Hit], longest: int) -> tuple[
     return earliest
 
 
-def _gap(a: Hit, b: Hit) -> tuple[int, bool] | None:
+def field_holds(field: Field, value: str) -> bool:
+    """Whether `field` holds for the post's `value` of it (as `PostOracle` normalises it): the
+    language or one of its subtags, the site or one of its subdomains, else the value itself."""
+    if field.name == "lang":
+        return any(value == wanted or value.startswith(wanted + "-") for wanted in field.values)
+    if field.name == "site":
+        return any(value == wanted or value.endswith("." + wanted) for wanted in field.values)
+    return value in field.values
+
+
+def gap(a: Hit, b: Hit) -> tuple[int, bool] | None:
     """(words between a and b, whether a comes first); None when they overlap."""
     if a[1] < b[0]:
         return b[0] - a[1] - 1, True
@@ -199,7 +205,7 @@ def _gap(a: Hit, b: Hit) -> tuple[int, bool] | None:
     return None
 
 
-def _covers(a: Hit, b: Hit) -> bool:
+def covers(a: Hit, b: Hit) -> bool:
     """Hit `a` holds hit `b` and more: more words or parts, or the #/@ form of b's word."""
     if b[2] > 0:
         if a[2] <= 0:

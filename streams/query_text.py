@@ -56,11 +56,12 @@ _ASCII_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 digits; `_` only separates."""
 
 
-def split_hashtag(body: str) -> list[str]:
+def split_hashtag(body: str, *, ascii_path: bool = True) -> list[str]:
     """The parts of a hashtag body as written: `AcmeRecall2024` -> Acme, Recall, 2024;
     `ACMERecall` -> ACME, Recall; `iPhone` -> i, Phone; `acme_recall` -> acme, recall.
-    Combining marks stay with their letter."""
-    if body.isascii():
+    Combining marks stay with their letter. `ascii_path=False` sends an ASCII body down the
+    general path too, for the tests that check both give the same."""
+    if ascii_path and body.isascii():
         return _ASCII_PARTS.findall(body)
     if body.isalpha() and (body.islower() or body.isupper() or body.istitle()):
         return [body]
@@ -81,6 +82,13 @@ def split_hashtag(body: str) -> list[str]:
 
 def _host_only(url: re.Match[str]) -> str:
     return " " + (url.group("host") or url.group("www")) + " "
+
+
+def without_link_paths(text: str) -> str:
+    """`text` with each link replaced by its host between spaces (see the module docstring)."""
+    if "://" in text or "ww." in text or "WW." in text:
+        return _URL.sub(_host_only, text)
+    return text
 
 
 @dataclass(slots=True)
@@ -104,9 +112,7 @@ class PostText:
         if start < self.main_end:
             if self.main_end <= _COUNT_SPACES_UP_TO:
                 return self.canonical.count(" ", 0, start), 0
-            if self._ends is None:
-                self._ends = [i + n for i, n in enumerate(accumulate(map(len, self.words), initial=0))]
-            return bisect.bisect_left(self._ends, start), 0
+            return self._word_at(start), 0
         if self._segment_words is None:
             self._segment_words = self._words_before_sigils()
         segment = bisect.bisect_right(self.segment_starts, start) - 1
@@ -114,6 +120,12 @@ class PostText:
         if not self.segment_sources[segment][1]:
             return word, -1
         return word, 1 + self.canonical.count(" ", self.segment_starts[segment] + 1, start + 1)
+
+    def _word_at(self, start: int) -> int:
+        """The index of the word at `start` in the word stream, by the word offsets (built once)."""
+        if self._ends is None:
+            self._ends = [i + n for i, n in enumerate(accumulate(map(len, self.words), initial=0))]
+        return bisect.bisect_left(self._ends, start)
 
     def _words_before_sigils(self) -> list[int]:
         """Per segment, the index of the word after its `#` or `@`: how many words come before it.
@@ -133,34 +145,39 @@ def post_text(text: str, *, ascii_path: bool = True) -> PostText:
     """`text` laid out for the automaton. `ascii_path=False` sends ASCII text down the general
     path too, for the tests that check both give the same."""
     if ascii_path and text.isascii():
-        nfkc = text
-        if "://" in nfkc or "ww." in nfkc or "WW." in nfkc:
-            nfkc = _URL.sub(_host_only, nfkc)
+        nfkc = without_link_paths(text)
         words = nfkc.translate(_ASCII_WORDS).split()
         sigils = _ASCII_SIGIL
     else:
-        nfkc = unicodedata.normalize("NFKC", text)
-        if "://" in nfkc or "ww." in nfkc or "WW." in nfkc:
-            nfkc = _URL.sub(_host_only, nfkc)
+        nfkc = without_link_paths(unicodedata.normalize("NFKC", text))
         pattern = word_pattern(nfkc)  # the same for nfkc.casefold(): casefold keeps word characters
         words = pattern.findall(nfkc.casefold())
         sigils = _SIGIL if pattern is WORD else _SIGIL_BMP
     canonical = " " + " ".join(words) + " "
     post = PostText(canonical, words, len(canonical), nfkc)
+    add_segments(post, sigils, ascii_path=ascii_path)
+    return post
+
+
+def add_segments(post: PostText, sigils: re.Pattern[str] = _SIGIL, *, ascii_path: bool = True) -> None:
+    """Append to `post.canonical` (the word stream so far) a segment per hashtag and handle that
+    `sigils` finds in `post.nfkc`, and a segment of the parts of each hashtag that splits (by
+    `split_hashtag` with `ascii_path`). `sigils` groups the sigil and the body; the default is
+    the general one, right for any text."""
+    nfkc = post.nfkc
     if "#" not in nfkc and "@" not in nfkc:
-        return post
-    segments = [canonical]
-    size = len(canonical)
+        return
+    segments = [post.canonical]
+    size = len(post.canonical)
     for found in sigils.finditer(nfkc):
         sigil, body = found.group(1), found.group(2)
         segments.append(f" {sigil}{body.casefold()} ")
         post.segment_starts.append(size)
         post.segment_sources.append((found.start(), False))
         size += len(segments[-1])
-        if sigil == "#" and len(parts := split_hashtag(body)) > 1:
+        if sigil == "#" and len(parts := split_hashtag(body, ascii_path=ascii_path)) > 1:
             segments.append(" " + " ".join(parts).casefold() + " ")
             post.segment_starts.append(size)
             post.segment_sources.append((found.start(), True))
             size += len(segments[-1])
     post.canonical = "".join(segments)
-    return post

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bench.corpus import simulated
 from bench.query_matching import workload
-from bench.query_reference import PreviousMatcher, RegexMatcher, previous_post_text, previous_split_hashtag
+from bench.query_reference import PreviousMatcher, RegexMatcher, previous_post_text
 from brandmon.config import load_config
 from streams.query_ast import CJK, WORD, WORD_CHAR, word_pattern
 from streams.query_match import BrandQuery, PostFields, QueryMatcher, query_from_aliases
@@ -582,7 +582,9 @@ def test_ascii_hashtag_split_is_the_general_one() -> None:
     alphabet = "aAb1_B"
     bodies = ["".join(chars) for n in range(1, 7) for chars in itertools.product(alphabet, repeat=n)]
     bodies += ["ACMERecall2024", "iPhoneX", "acme__recall_", "AbCdEF9gH", "x" * 50]
-    assert [split_hashtag(body) for body in bodies] == [previous_split_hashtag(body) for body in bodies]
+    assert [split_hashtag(body) for body in bodies] == [
+        split_hashtag(body, ascii_path=False) for body in bodies
+    ]
 
 
 def test_ascii_word_characters_are_letters_digits_and_underscore() -> None:
