@@ -87,14 +87,20 @@ class LinguaAlone:
         self.detector, self.languages, self.lingua_calls = detector, tuple(languages), 0
 
     def detect(self, text: str, declared: str | None = None) -> str:
+        """The language of `text`: `_decide` on its words if it has MIN_WORDS or more; where that
+        gives `und` or is not asked, the declared language if it is one of `languages`."""
         hint = primary_subtag(declared)
         hint = hint if hint in self.languages else None
         words = detection_words(text)
         detected = UNDETERMINED
         if len(words) >= MIN_WORDS:
-            self.lingua_calls += 1
-            detected = _top(self.detector, " ".join(words))
+            detected = self._decide(words, hint)
         return hint if detected == UNDETERMINED and hint is not None else detected
+
+    def _decide(self, words: list[str], hint: str | None) -> str:
+        """The language of `words` (`hint`: the declared one, if configured): lingua's answer."""
+        self.lingua_calls += 1
+        return _top(self.detector, " ".join(words))
 
 
 _PREVIOUS_WORDS = {
@@ -119,15 +125,6 @@ class PreviousRules(LinguaAlone):
             for word in words.split():
                 self.word_languages[word] = (*self.word_languages.get(word, ()), lang)
 
-    def detect(self, text: str, declared: str | None = None) -> str:
-        hint = primary_subtag(declared)
-        hint = hint if hint in self.languages else None
-        words = detection_words(text)
-        detected = UNDETERMINED
-        if len(words) >= MIN_WORDS:
-            detected = self._decide(words, hint)
-        return hint if detected == UNDETERMINED and hint is not None else detected
-
     def _decide(self, words: list[str], hint: str | None) -> str:
         hits: dict[str, int] = {}
         for word in words:
@@ -141,8 +138,7 @@ class PreviousRules(LinguaAlone):
                 return best
             if hint is not None and hits.get(hint, 0) >= 2 and hits[hint] >= max(hits.values()):
                 return hint
-        self.lingua_calls += 1
-        return _top(self.detector, " ".join(words))
+        return super()._decide(words, hint)
 
 
 @dataclass
