@@ -10,26 +10,75 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from brandmon.schemas import SamplePost, ScoredMention
-from streams.rumour_signals import rumour_signals
-from streams.terms import TermCounter, extract_terms
+from streams.query_ast import normalise
+from streams.rumour_signals import RumourSignals, signals_of_normal
+from streams.terms import TermCounter, TextTerms, own_words, site_of, text_terms
 
 MAX_AUTHORS = 20_000
 """Distinct authors kept per bucket; beyond this each new mention counts as a new author."""
 KEPT_POSTS = 12
 """Most engaged posts kept per bucket; an alert shows five, those with its driving terms first."""
 SAMPLE_TEXT_CHARS = 280
+CACHED_TEXTS = 4096
+"""Recent texts whose rumour signals and terms are kept: reshares, bots' copies and a post that
+matches two brands repeat a text within seconds, and reading one costs 5-30 us."""
+CACHED_TEXT_CHARS = 500
+"""Longer texts (articles) are read each time: they rarely repeat, and the cache stays small."""
+CACHED_AUTHORS = 8192
+"""Recent authors whose `author_key` is kept."""
 
 
 def author_key(record: ScoredMention) -> str:
     """Who posted it: the platform's author id or handle; otherwise the post itself."""
     author = record.mention.author
     who = author.id or author.handle or record.mention.id
-    return hashlib.blake2b(f"{record.mention.source}:{who}".encode(), digest_size=8).hexdigest()
+    return _hashed(f"{record.mention.source}:{who}")
+
+
+@lru_cache(maxsize=CACHED_AUTHORS)
+def _hashed(who: str) -> str:
+    """Authors post again and again; hashing is half the cost of counting one."""
+    return hashlib.blake2b(who.encode(), digest_size=8).hexdigest()
+
+
+class TextFeatures:
+    """What a bucket reads from a text: its rumour signals and, when asked, its terms (of
+    posts, not reshares), both from one normalisation."""
+
+    __slots__ = ("_normal", "_terms", "signals")
+
+    def __init__(self, text: str) -> None:
+        self._normal = normalise(text)
+        self.signals: RumourSignals = signals_of_normal(self._normal)
+        self._terms: TextTerms | None = None
+
+    @property
+    def terms(self) -> TextTerms:
+        """Read on first use: a reshare's terms are not counted."""
+        if self._terms is None:
+            self._terms = text_terms(self._normal)
+        return self._terms
+
+
+_cached_features = lru_cache(maxsize=CACHED_TEXTS)(TextFeatures)
+
+
+def text_features(text: str) -> TextFeatures:
+    """The `TextFeatures` of a text, kept for recent texts up to CACHED_TEXT_CHARS."""
+    return _cached_features(text) if len(text) <= CACHED_TEXT_CHARS else TextFeatures(text)
+
+
+def _sample_order(sample: SamplePost) -> tuple[int, datetime]:
+    """Most engaged first, then the earliest: the order of a bucket's `samples`."""
+    return -sample.engagement, sample.created_at
 
 
 def engagement_of(record: ScoredMention) -> int:
@@ -65,16 +114,20 @@ class BucketStats:
                 self.extra_authors += 1
         self.sources[mention.source] += 1
         self.langs[record.lang] += 1
-        if record.sentiment is not None:
+        sentiment = record.sentiment
+        if sentiment is not None:
             self.scored += 1
-            self.compound_sum += record.sentiment.compound
-            self.negative += record.sentiment.label == "negative"
-        signals = rumour_signals(mention.text)
+            self.compound_sum += sentiment.compound
+            self.negative += sentiment.label == "negative"
+        features = text_features(mention.text)
+        signals = features.signals
         self.enquiries += signals.enquiry
         self.corrections += signals.correction
-        self.reshares += mention.reshare_of is not None
-        if mention.reshare_of is None:
-            self.terms.add(extract_terms(mention.text, mention.url, exclude=record.matched_terms))
+        if mention.reshare_of is not None:
+            self.reshares += 1
+            return
+        own = own_words(tuple(record.matched_terms))
+        self.terms.add(features.terms.terms(site_of(mention.url), own))
         self._keep_sample(record)
 
     @property
@@ -82,28 +135,40 @@ class BucketStats:
         return len(self.authors) + self.extra_authors
 
     def _keep_sample(self, record: ScoredMention) -> None:
+        """Keep the post if it is among the KEPT_POSTS most engaged, one per author (the more
+        engaged post of an author, the earlier of two equal ones). `samples` stays in that order."""
         mention = record.mention
         engagement = engagement_of(record)
-        full = len(self.samples) >= KEPT_POSTS
-        if mention.reshare_of is not None or (full and engagement <= self.samples[-1].engagement):
+        samples = self.samples
+        full = len(samples) >= KEPT_POSTS
+        if mention.reshare_of is not None or (full and engagement <= samples[-1].engagement):
             return
         author = mention.author.handle or mention.author.id or mention.id
-        same = [s for s in self.samples if s.author == author]
-        if same and same[0].engagement >= engagement:
-            return
-        sample = SamplePost(
-            id=mention.id,
-            author=author,
-            source=mention.source,
-            url=mention.url,
-            text=mention.text[:SAMPLE_TEXT_CHARS],
-            engagement=engagement,
-            lang=record.lang,
-            created_at=mention.created_at,
+        kept = samples
+        for sample in samples:
+            if sample.author == author:
+                if sample.engagement >= engagement:
+                    return
+                kept = [s for s in samples if s.author != author]
+                break
+        else:
+            kept = samples.copy()
+        order = (-engagement, mention.created_at)
+        kept.insert(
+            bisect_right(kept, order, key=_sample_order),
+            SamplePost(
+                id=mention.id,
+                author=author,
+                source=mention.source,
+                url=mention.url,
+                text=mention.text[:SAMPLE_TEXT_CHARS],
+                engagement=engagement,
+                lang=record.lang,
+                created_at=mention.created_at,
+            ),
         )
-        kept = [s for s in self.samples if s.author != author] + [sample]
-        kept.sort(key=lambda s: (-s.engagement, s.created_at))
-        self.samples = kept[:KEPT_POSTS]
+        del kept[KEPT_POSTS:]
+        self.samples = kept
 
     def to_json(self) -> dict[str, Any]:
         return {

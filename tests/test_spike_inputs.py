@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brandmon.schemas import Author, Engagement, Mention, ScoredMention, Sentiment
-from streams.buckets import KEPT_POSTS, BucketStats
+from brandmon.schemas import Author, Engagement, Mention, SamplePost, ScoredMention, Sentiment
+from streams.buckets import CACHED_TEXT_CHARS, KEPT_POSTS, BucketStats, engagement_of, text_features
 from streams.query_ast import normalise
 from streams.rumour_signals import (
     CORRECTION_PATTERNS,
@@ -24,7 +24,7 @@ from streams.rumour_signals import (
     rumour_signals,
     signals_of_normal,
 )
-from streams.terms import TermCounter, domain_of, extract_terms
+from streams.terms import TermCounter, domain_of, extract_terms, own_words, site_of, stop_words
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 RUMOUR_RULES = ENQUIRY_RULES + CORRECTION_RULES
@@ -178,6 +178,93 @@ def test_terms_in_german_and_danish_skip_their_stop_words() -> None:
     assert "økologisk havremælk" in extract_terms("Acme sælger økologisk havremælk")
 
 
+def _reference_terms(text: str, url: str | None, exclude: list[str]) -> list[str]:
+    """`extract_terms` as first written: a regex pass each for links, handles, hashtags and
+    sentences, then one for the words of each sentence. The fast version must equal it."""
+    normal = normalise(text)
+    terms: dict[str, None] = {}
+    for link in re.findall(r"https?://[^\s<>\"')]+", normal, re.IGNORECASE):
+        domain = domain_of(link)
+        if domain:
+            terms[f"site:{domain}"] = None
+    own = domain_of(url) if url else None
+    if own:
+        terms[f"site:{own}"] = None
+    prose = re.sub(r"(?<![\w@])@[\w.]+", " ", re.sub(r"https?://[^\s<>\"')]+", " ", normal, flags=re.I))
+    for tag in re.findall(r"(?<![\w#])#(\w{2,60})", prose):
+        terms[f"#{tag}"] = None
+    stop, own_words = stop_words(), {normalise(word) for word in exclude}
+    for sentence in re.split(r"[.!?;:,()\[\]\"“”]+|#\w+", prose):
+        previous: str | None = None
+        for word in re.findall(r"[^\W\d_][\w'\u2019-]*[^\W_]|[^\W\d_]", sentence):
+            if len(word) < 3 or word in stop or word in own_words:
+                previous = None
+                continue
+            terms[word] = None
+            if previous is not None:
+                terms[f"{previous} {word}"] = None
+            previous = word
+    return list(terms)
+
+
+TRICKY_TEXTS = [
+    "#AcmeRecall is trending! https://www.News.Example/acme?x=1 @acme_support",
+    "www.example.com/recall has no scheme, nor example.org. HTTP://EXAMPLE.NET:8080/x",
+    "Don't buy Acme's anvils — they\u2019re broken. It's not true! rock'n'roll O'Reilly's",
+    "Acme の 新しい 製品 は 素晴らしい #アクメ 東京 中文测试 召回 #召回",
+    "Straßenbahn-Haltestelle Kundenzufriedenheitsumfrage Rückrufaktion Acme-Produkte",
+    "Ærlig talt, økologisk havremælk fra Acme er dårlig 🤮🤮 #øl #a #ab ##x a#b",
+    "🔥 ACME 🔥 #\U0001d509\U0001d51e\U0001d528\U0001d522 \U0001d401\U0001d428\U0001d425\U0001d41d"
+    " ﬁne Ⅻ ① ² ½ İstanbul ΣΊΣΥΦΟΣ ß ẞ ǅ the-the rt via amp",
+    "user@example.com @acme.de.x @@double https://user:pw@host.example/ https://[::1]:80/x",
+    'https://t.co/abc) (https://t.co/def) "https://q.example/a" <https://lt.example/> https://',
+    "\uff21\uff23\uff2d\uff25\u3000\uff46\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48\u3000"
+    "\uff03\uff54\uff41\uff47\u3000"
+    "\uff48\uff54\uff54\uff50\uff53\uff1a\uff0f\uff0f\uff45\uff58\uff0e\uff43\uff4f\uff4d"
+    " 3d 42nd x2y _x x_ -x x- ...",
+    "#" + "x" * 70 + " 𠀀𠀁 word 𠀂",
+]
+TEXT_PIECES = st.sampled_from(
+    [*TRICKY_TEXTS, "acme", "Acme's", "the", "recall", "Straße", "#", "@", "://", "http://", "https://a.b/c",
+     ".", ",", "“", "”", "'", "\u2019", "-", "_", " ", "\n", "3", "ab", "é", "🔥", "中", "#acme", "x@y"]
+)  # fmt: skip
+URLS = st.sampled_from(
+    [None, "", "https://www.x.com/a", "HTTP://Blog.Example:8080/p", "https://[::1]/x", "weird"]
+)
+EXCLUDES = st.sampled_from([[], ["acme"], ["ACME", "the"], ["Acme's"], ["x y"], ["straße", "Recall"]])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(TEXT_PIECES | st.text(max_size=8), max_size=12).map("".join), URLS, EXCLUDES)
+def test_terms_are_those_of_a_regex_pass_per_kind_of_term(
+    text: str, url: str | None, exclude: list[str]
+) -> None:
+    """One tokenizer pass, stop words dropped once per text and the brand's words after give the
+    terms, in the order, that a regex pass per kind of term gave."""
+    assert extract_terms(text, url, exclude) == _reference_terms(text, url, exclude)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(TRICKY_TEXTS) | st.lists(TEXT_PIECES, max_size=8).map("".join), min_size=1, max_size=6
+    ),
+    st.lists(st.tuples(st.integers(0, 5), URLS, EXCLUDES), max_size=20),
+)
+def test_cached_text_features_give_the_uncached_terms_and_signals(
+    texts: list[str], uses: list[tuple[int, str | None, list[str]]]
+) -> None:
+    """A text read once and asked again, for other brands and URLs, in any order."""
+    for index, url, exclude in uses:
+        text = texts[index % len(texts)]
+        features = text_features(text)
+        assert (features is text_features(text)) == (len(text) <= CACHED_TEXT_CHARS)
+        own = own_words(tuple(exclude))
+        assert list(features.terms.terms(site_of(url), own)) == _reference_terms(text, url, exclude)
+        assert features.signals == rumour_signals(text)
+    assert text_features("x" * (CACHED_TEXT_CHARS + 1)) is not text_features("x" * (CACHED_TEXT_CHARS + 1))
+
+
 def test_term_counter_stays_bounded_and_survives_serialisation() -> None:
     counter = TermCounter()
     for i in range(20_000):
@@ -219,6 +306,52 @@ def test_samples_are_most_engaged_first_one_per_author_and_no_reshares() -> None
     assert len(set(authors)) == KEPT_POSTS
     assert [s.engagement for s in bucket.samples] == list(range(39, 39 - KEPT_POSTS, -1))
     assert "@user99" not in authors
+
+
+def _reference_keep(samples: list[SamplePost], record: ScoredMention) -> list[SamplePost]:
+    """The samples as first kept: filter, append and sort the whole list again per post."""
+    mention = record.mention
+    engagement = engagement_of(record)
+    if mention.reshare_of is not None or (
+        len(samples) >= KEPT_POSTS and engagement <= samples[-1].engagement
+    ):
+        return samples
+    author = mention.author.handle or mention.author.id or mention.id
+    same = [s for s in samples if s.author == author]
+    if same and same[0].engagement >= engagement:
+        return samples
+    sample = SamplePost(
+        id=mention.id,
+        author=author,
+        source=mention.source,
+        url=mention.url,
+        text=mention.text[:280],
+        engagement=engagement,
+        lang=record.lang,
+        created_at=mention.created_at,
+    )
+    kept = [s for s in samples if s.author != author] + [sample]
+    kept.sort(key=lambda s: (-s.engagement, s.created_at))
+    return kept[:KEPT_POSTS]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 20), st.integers(0, 4), st.integers(0, 3), st.booleans()), max_size=80)
+)
+def test_samples_inserted_in_order_are_those_a_sort_per_post_keeps(
+    posts: list[tuple[int, int, int, bool]],
+) -> None:
+    """Ties in engagement and time included: the new post goes after the equal ones."""
+    bucket = BucketStats(start=T0.timestamp())
+    expected: list[SamplePost] = []
+    for author, likes, second, reshare in posts:
+        record = scored(
+            "Acme", author=f"u{author}", n=second, likes=likes, reshare_of="mastodon:x-1" if reshare else None
+        )
+        bucket.add(record)
+        expected = _reference_keep(expected, record)
+        assert bucket.samples == expected
 
 
 def test_bucket_round_trips_through_json() -> None:
