@@ -67,16 +67,22 @@ class BrandMonitor:
     def bucket_start(self, timestamp: float) -> float:
         return timestamp - timestamp % self.settings.bucket_seconds
 
-    def add(self, record: ScoredMention) -> bool:
-        """Count a mention into its bucket; False (and counted as late) if that bucket has closed."""
-        start = self.bucket_start(record.mention.created_at.timestamp())
+    def add(self, record: ScoredMention, event_time: float | None = None) -> bool:
+        """Count a mention into its bucket; False (and counted as late) if that bucket has closed.
+        `event_time` is its `created_at` as a timestamp, when the caller has it already."""
+        mention = record.mention
+        if event_time is None:
+            event_time = mention.created_at.timestamp()
+        start = event_time - event_time % self.settings.bucket_seconds
         if self.next_start is not None and start < self.next_start:
             self.late += 1
             return False
-        ids = self.open_ids.setdefault(start, set())
-        if record.mention.id in ids:
+        ids = self.open_ids.get(start)
+        if ids is None:
+            ids = self.open_ids[start] = set()
+        elif mention.id in ids:
             return True
-        ids.add(record.mention.id)
+        ids.add(mention.id)
         bucket = self.open.get(start)
         if bucket is None:
             bucket = self.open[start] = BucketStats(start=start)

@@ -37,6 +37,10 @@ FUTURE_TOLERANCE_SECONDS = 3600
 left out: one wrong timestamp must not move the watermark and close everyone's buckets."""
 
 
+_validate_json = ScoredMention.__pydantic_validator__.validate_json
+"""`ScoredMention.model_validate_json` without its argument checks in Python (0.7 of ~9 us)."""
+
+
 def monitor_settings(settings: Settings) -> MonitorSettings:
     detector = DetectorSettings.preset(settings.spike_sensitivity)
     if settings.spike_warmup_seconds is not None:
@@ -77,10 +81,11 @@ class SpikeTracker:
         """One scored record as read from the topic; an undecodable one is logged and skipped
         (the worker that wrote it validated it, so this means a foreign producer)."""
         try:
-            return ScoredMention.model_validate_json(value)
+            record: ScoredMention = _validate_json(value)
         except ValidationError as error:
             log.warning("skipping a scored record that does not match the contract: %s", error)
             return None
+        return record
 
     def add_json(self, value: bytes, partition: int | None = None) -> None:
         record = self.decode(value)
@@ -90,24 +95,25 @@ class SpikeTracker:
     def add(self, record: ScoredMention, partition: int | None = None, *, counted: bool = True) -> None:
         """Count `record` into its brand's bucket. `counted=False` while replaying: the late and
         future mentions among them were counted in the metrics when they first arrived."""
-        name = self._names.get(record.brand)
-        if name is None or record.mention.edited_at is not None:  # an edit is not a new mention
+        brand, mention = record.brand, record.mention
+        name = self._names.get(brand)
+        if name is None or mention.edited_at is not None:  # an edit is not a new mention
             return
-        if partition is not None or record.brand not in self._partition_of:
-            self._partition_of[record.brand] = UNKNOWN_PARTITION if partition is None else partition
-        event_time = record.mention.created_at.timestamp()
+        if partition is not None or brand not in self._partition_of:
+            self._partition_of[brand] = UNKNOWN_PARTITION if partition is None else partition
+        event_time = mention.created_at.timestamp()
         now = self._clock()
         metrics = self._metrics if counted else None
         if event_time > now + FUTURE_TOLERANCE_SECONDS:
             if metrics is not None:
-                metrics.future_mentions.labels(record.brand).inc()
+                metrics.future_mentions.labels(brand).inc()
             return
-        monitor = self.monitors.get(record.brand)
+        monitor = self.monitors.get(brand)
         if monitor is None:
-            monitor = self.monitors[record.brand] = BrandMonitor(record.brand, name, self._settings)
-        if not monitor.add(record) and metrics is not None:
-            metrics.late_mentions.labels(record.brand).inc()
-        self._clock_of(record.brand).saw(record.mention.id, event_time, now)
+            monitor = self.monitors[brand] = BrandMonitor(brand, name, self._settings)
+        if not monitor.add(record, event_time) and metrics is not None:
+            metrics.late_mentions.labels(brand).inc()
+        self._clock_of(brand).saw(mention.id, event_time, now)
 
     def _clock_of(self, brand: str) -> PartitionClock:
         partition = self._partition_of[brand]
