@@ -34,7 +34,9 @@ class PartitionClock:
 
     def saw(self, mention_id: str, event_time: float, now: float) -> None:
         source = partition_for(mention_id, self.raw_partitions) if self.raw_partitions > 1 else 0
-        self.newest[source] = max(self.newest.get(source, event_time), event_time)
+        newest = self.newest.get(source)
+        if newest is None or event_time > newest:
+            self.newest[source] = event_time
         self.arrived[source] = now
         self.last_arrival = now
         if self.first_arrival is None:
