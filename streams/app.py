@@ -23,7 +23,6 @@ from brandmon.config import BrandmonConfig
 from brandmon.kafka import client_kwargs, ssl_context
 from brandmon.schemas import ALERTS_TOPIC, RAW_TOPIC, Alert, dumps
 from brandmon.settings import Settings
-from streams.acks import AckWhenPublished
 from streams.cluster_guard import guard_task
 from streams.metrics import StreamMetrics
 from streams.output import OutputProducer
@@ -117,21 +116,16 @@ def create_app(
         dedup_max_ids=settings.dedup_max_ids,
     )
 
-    acks = AckWhenPublished()
-
     @app.agent(raw_topic, name="process-raw-mentions")
     async def process_raw_mentions(stream: faust.StreamT[bytes]) -> None:
         await output.start()
-        events = stream.noack()  # type: ignore[attr-defined]  # faust.Stream has it, StreamT omits it
-        acks.start(events)
         try:
-            async for event in events.events():
+            async for event in stream.events():
                 message = event.message
-                raw = RawMessage(message.topic, message.partition, message.offset, event.value)
-                await acks.add(event, await processor.submit(raw, store))
-            await acks.settle()
+                await processor.handle(
+                    RawMessage(message.topic, message.partition, message.offset, event.value), store
+                )
         finally:
-            await acks.settle_quietly()
             await output.stop()
 
     tracker = SpikeTracker(

@@ -1,18 +1,14 @@
 """What the stream does with one raw message, free of Faust so it can be read and tested alone.
 
 decode -> dead-letter the bad -> drop recent duplicates -> match, detect language, score ->
-add the batch to each (brand, window) once, skipping offsets already applied -> publish scored
-records and dead letters. `submit` returns while Kafka acknowledges them, so the next message
-can be derived meanwhile (the acknowledgement took ~36 ms a message on the bench's shared
-machine); the stream acks a message, letting its offset be committed, only once that publishing
-completed. Ids in flight count as seen; a failed publish makes them new again.
+publish scored records and dead letters (awaited, so Kafka has them before the offset can be
+committed) -> add the batch to each (brand, window) once, skipping offsets already applied.
 An edit (same id, later `edited_at`) is scored and published so consumers can correct, but not
 counted again; deletions are counted (`brandmon_deletions_total`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from collections import Counter
@@ -39,10 +35,8 @@ from streams.windows import WindowDelta, WindowStore, apply_delta, group_by_wind
 
 log = logging.getLogger(__name__)
 
-Record = tuple[str, bytes | None, bytes]
-"""(topic, key, value)."""
-Send = Callable[[list[Record]], Awaitable[None]]
-"""Publishes records and returns once Kafka acknowledged all of them."""
+Send = Callable[[list[tuple[str, bytes | None, bytes]]], Awaitable[None]]
+"""Publishes (topic, key, value) records and returns once Kafka acknowledged all of them."""
 
 
 def dedup_key(mention: Mention) -> str:
@@ -76,17 +70,8 @@ class MentionProcessor:
         self._send = send
         self._window_seconds = window_seconds
         self._seen: TTLCache[str, bool] = TTLCache(maxsize=dedup_max_ids, ttl=dedup_ttl_seconds)
-        self._in_flight: set[str] = set()
-        """Ids of messages submitted whose publishing has not completed."""
 
     async def handle(self, message: RawMessage, windows: WindowStore) -> None:
-        """`submit`, then wait until Kafka has what it publishes."""
-        await (await self.submit(message, windows))
-
-    async def submit(self, message: RawMessage, windows: WindowStore) -> asyncio.Task[None]:
-        """Derive `message` and count it; the task returned publishes what it yields, completing
-        once Kafka acknowledged all of it (raising if Kafka did not). Call from the stream's
-        iteration of `message`: a Faust window store writes its changelog for the current event."""
         now = datetime.now(UTC)
         fresh_ids: set[str] = set()
         try:
@@ -95,25 +80,17 @@ class MentionProcessor:
             log.exception("processing failed at %s[%d]@%d", message.topic, message.partition, message.offset)
             detail = f"{type(error).__name__}: {error}"
             decoded, scored, rejected = None, [], [Rejected("processing_error", detail, message.value or b"")]
-        records: list[Record] = [(SCORED_TOPIC, r.brand.encode(), dumps(r)) for r in scored]
-        records += [(DLQ_TOPIC, None, dumps(self._dead_letter(message, r, now))) for r in rejected]
-        self._in_flight |= fresh_ids
+        await self._send(
+            [(SCORED_TOPIC, r.brand.encode(), dumps(r)) for r in scored]
+            + [(DLQ_TOPIC, None, dumps(self._dead_letter(message, r, now))) for r in rejected]
+        )
+        for mention_id in fresh_ids:  # only once Kafka has them: a failed send must not make them "seen"
+            self._seen[mention_id] = True
         for reason in rejected:
             self._metrics.dead_letters.labels(reason.reason).inc()
         self._count(message, [r for r in scored if r.mention.edited_at is None], windows)
         if decoded is not None and decoded.deletions:
             self._metrics.deletions.inc(len(decoded.deletions))
-        return asyncio.ensure_future(self._publish(message, records, fresh_ids, decoded))
-
-    async def _publish(
-        self, message: RawMessage, records: list[Record], fresh_ids: set[str], decoded: Decoded | None
-    ) -> None:
-        try:
-            await self._send(records)
-        finally:
-            self._in_flight -= fresh_ids
-        for mention_id in fresh_ids:  # only once Kafka has them: a failed send must not make them "seen"
-            self._seen[mention_id] = True
         if decoded is not None and decoded.mentions:
             self._metrics.observe_partition(
                 message.partition,
@@ -131,7 +108,7 @@ class MentionProcessor:
         scored: list[ScoredMention] = []
         for mention in decoded.mentions:
             key = dedup_key(mention)
-            if key in self._seen or key in self._in_flight or key in fresh_ids:
+            if key in self._seen or key in fresh_ids:
                 self._metrics.duplicates.inc()
                 continue
             fresh_ids.add(key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -463,34 +462,3 @@ async def test_unknown_source_is_labelled_other(harness: Harness) -> None:
     assert harness.mentions_total("acme", "mastodon", "none") == 1
     [first, _] = harness.sent.scored()
     assert first[1].mention.source == "newsite"  # the record keeps the real source
-
-
-async def test_a_mention_repeated_while_the_first_is_still_being_published_is_a_duplicate(
-    harness: Harness,
-) -> None:
-    release = asyncio.Event()
-    publishing = harness.sent.send
-
-    async def slow_send(records: list[tuple[str, bytes | None, bytes]]) -> None:
-        await release.wait()
-        await publishing(records)
-
-    processor = new_processor(harness.metrics, harness.sent)
-    processor._send = slow_send
-    first = await processor.submit(raw(batch(mention("1", EN_ACME)), offset=1), harness.store)
-    second = await processor.submit(raw(batch(mention("1", EN_ACME)), offset=2), harness.store)
-    release.set()
-    await first
-    await second
-    assert len(harness.sent.scored()) == 1
-    assert harness.sample("brandmon_duplicates_total") == 1
-
-
-async def test_ids_of_a_failed_publish_are_new_again_for_the_next_message(harness: Harness) -> None:
-    harness.sent.refuse = True
-    failed = await harness.processor.submit(raw(batch(mention("1", EN_ACME)), offset=1), harness.store)
-    with pytest.raises(ConnectionError):
-        await failed
-    harness.sent.refuse = False
-    await harness.processor.handle(raw(batch(mention("1", EN_ACME)), offset=2), harness.store)
-    assert [record.brand for _, record in harness.sent.scored()] == ["acme"]
