@@ -29,11 +29,10 @@ from brandmon.schemas import SCORED_TOPIC, Alert
 from brandmon.settings import Settings
 from streams.spike_rebuild import ScoredHistory, rebuild_partition
 from streams.spike_tracker import SpikeTracker
+from streams.transport import FETCH_WAIT_MS
 
 log = logging.getLogger(__name__)
 COMMIT_INTERVAL_SECONDS = 1.0
-FETCH_WAIT_MS = 100
-"""How long the broker may hold a fetch for more data: a scored record waits at most this long."""
 RESTART_DELAY_SECONDS = 1.0
 
 PublishAlerts = Callable[[list[Alert]], Awaitable[None]]
@@ -89,7 +88,7 @@ class SpikeFeed(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka sh
             auto_offset_reset="latest",
             session_timeout_ms=timeout_ms,
             heartbeat_interval_ms=timeout_ms // 5,
-            fetch_max_wait_ms=FETCH_WAIT_MS,
+            fetch_max_wait_ms=FETCH_WAIT_MS,  # the raw stream's wait: a scored record waits no longer
         )
         await consumer.start()
         try:
