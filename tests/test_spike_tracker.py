@@ -117,6 +117,15 @@ def two_raw_partitions(clock: Clock) -> tuple[SpikeTracker, dict[int, list[int]]
     return tracker, {p: [n for n in range(200) if partition_for(f"mastodon:{n}", 2) == p] for p in (0, 1)}
 
 
+def read_a_minute_apart(tracker: SpikeTracker, clock: Clock, numbers: list[int]) -> None:
+    """Records `numbers` (from one raw partition) dated a minute apart from START, read a second
+    apart in wall time with a tick after each: a backlog read fast."""
+    for minute, n in enumerate(numbers):
+        tracker.add(record("Acme", f"b{n}", START + timedelta(minutes=minute), n), partition=0)
+        clock.now += 1
+        tracker.advance()
+
+
 def test_a_backlog_read_out_of_order_loses_nothing_to_lateness() -> None:
     """Catching up an hour behind, raw partitions interleave: minutes of event-time disorder between
     them are fine, because the partition furthest behind holds the watermark."""
@@ -284,10 +293,7 @@ def test_a_raw_partition_unread_for_a_while_during_a_backlog_still_holds_the_wat
     clock = Clock((START + timedelta(hours=5)).timestamp())
     tracker, on = two_raw_partitions(clock)
     tracker.add(record("Acme", "slow", START, on[0][0]), partition=0)
-    for minute, n in enumerate(on[1][:60]):  # partition 1 read for a minute of wall time, an hour ahead
-        tracker.add(record("Acme", f"b{n}", START + timedelta(minutes=minute), n), partition=0)
-        clock.now += 1
-        tracker.advance()
+    read_a_minute_apart(tracker, clock, on[1][:60])  # a minute of wall time, an hour of event time ahead
     tracker.add(record("Acme", "slow2", START + timedelta(minutes=1), on[0][1]), partition=0)
     assert tracker.monitors["acme"].late == 0
 
@@ -295,10 +301,7 @@ def test_a_raw_partition_unread_for_a_while_during_a_backlog_still_holds_the_wat
 def test_a_raw_partition_not_heard_from_yet_holds_the_watermark_during_a_backlog() -> None:
     clock = Clock((START + timedelta(hours=5)).timestamp())
     tracker, on = two_raw_partitions(clock)
-    for minute, n in enumerate(on[1][:30]):  # raw partition 1's chunk is read first
-        tracker.add(record("Acme", f"b{n}", START + timedelta(minutes=minute), n), partition=0)
-        clock.now += 1
-        tracker.advance()
+    read_a_minute_apart(tracker, clock, on[1][:30])  # raw partition 1's chunk is read first
     tracker.add(record("Acme", "first of 0", START + timedelta(minutes=1), on[0][0]), partition=0)
     assert tracker.monitors["acme"].late == 0
 
